@@ -1,0 +1,569 @@
+#!/usr/bin/env python3
+"""Build the afmpeg engine (FFmpeg libraries + our C driver) to wasm32-wasi.
+
+Layers, each cached under the build cache by a hash of everything that goes into it:
+
+    sources  -> zlib -> openh264 -> libav (FFmpeg libraries) -> engine (link)
+
+Run it with the interpreter of the toolchain venv (the one that has ``ziglang``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ENGINE_DIR = Path(__file__).resolve().parent
+REPO = ENGINE_DIR.parent
+LOCK = ENGINE_DIR / "sources.lock.json"
+
+# Bump to invalidate every cached layer when the layer recipes below change meaningfully.
+RECIPE_VERSION = "1"
+
+BASE_CFLAGS = [
+    "-O3",
+    "-msimd128",
+    "-g0",
+    "-D_WASI_EMULATED_SIGNAL",
+    "-D_WASI_EMULATED_MMAN",
+    "-D_WASI_EMULATED_PROCESS_CLOCKS",
+]
+WASI_EMULATION_LIBS = ["-lwasi-emulated-signal", "-lwasi-emulated-mman", "-lwasi-emulated-process-clocks"]
+# zig's wasm linker places the stack first in memory by itself (checked by
+# tests/engine/test_module_layout.py), so a stack overflow traps instead of corrupting data.
+LINK_FLAGS = [
+    "-Wl,-z,stack-size=8388608",
+    "-Wl,--strip-all",
+    "-Wl,--gc-sections",
+]
+
+
+class BuildError(RuntimeError):
+    pass
+
+
+def log(msg: str) -> None:
+    print(f"[engine] {msg}", flush=True)
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def digest(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def tree_digest(paths: list[Path], root: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(paths):
+        h.update(str(p.relative_to(root)).encode() + b"\0")
+        h.update(p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def run(cmd: list[str], cwd: Path | None = None, env: dict | None = None, logfile: Path | None = None) -> None:
+    if logfile is None:
+        res = subprocess.run(cmd, cwd=cwd, env=env)
+        if res.returncode != 0:
+            raise BuildError(f"command failed ({res.returncode}): {' '.join(cmd[:6])} ...")
+        return
+    with open(logfile, "ab") as lf:
+        lf.write(("$ " + " ".join(cmd) + "\n").encode())
+        lf.flush()
+        res = subprocess.run(cmd, cwd=cwd, env=env, stdout=lf, stderr=subprocess.STDOUT)
+    if res.returncode != 0:
+        tail = logfile.read_text(errors="replace").splitlines()[-40:]
+        raise BuildError(
+            f"command failed ({res.returncode}): {' '.join(cmd[:6])} ...\n"
+            f"--- last lines of {logfile.name} ---\n" + "\n".join(tail)
+        )
+
+
+# ---------------------------------------------------------------- toolchain
+
+
+class Toolchain:
+    """Thin wrappers around ``zig`` so that configure scripts see ordinary tool names."""
+
+    def __init__(self, cache: Path) -> None:
+        try:
+            import ziglang  # noqa: PLC0415
+        except ImportError as e:  # pragma: no cover - depends on the venv
+            raise BuildError("ziglang is not installed in this interpreter; run `make engine`") from e
+        self.zig = Path(ziglang.__file__).parent / "zig"
+        self.version = subprocess.run([str(self.zig), "version"], capture_output=True, text=True, check=True).stdout.strip()
+        self.bindir = cache / f"bin-zig-{self.version}"
+        self.bindir.mkdir(parents=True, exist_ok=True)
+        tools = {
+            "wasm-cc": f'exec "{self.zig}" cc -target wasm32-wasi "$@"',
+            "wasm-cxx": f'exec "{self.zig}" c++ -target wasm32-wasi "$@"',
+            "wasm-ar": f'exec "{self.zig}" ar "$@"',
+            "wasm-ranlib": f'exec "{self.zig}" ranlib "$@"',
+        }
+        for name, body in tools.items():
+            p = self.bindir / name
+            text = f"#!/bin/sh\n{body}\n"
+            if not p.exists() or p.read_text() != text:
+                p.write_text(text)
+                p.chmod(0o755)
+        self.cc = str(self.bindir / "wasm-cc")
+        self.cxx = str(self.bindir / "wasm-cxx")
+        self.ar = str(self.bindir / "wasm-ar")
+        self.ranlib = str(self.bindir / "wasm-ranlib")
+
+
+# ---------------------------------------------------------------- sources
+
+
+def apt_fetch(lock: dict, names: list[str], cache: Path, dest: Path) -> None:
+    """Download orig tarballs with apt-get source under a private apt configuration.
+
+    The archive URI comes from the machine's own apt sources; nothing under /etc is touched.
+    """
+    aptdir = cache / "apt"
+    uri = machine_debian_uri()
+    suites = sorted({lock["sources"][n]["suite"] for n in names})
+    (aptdir / "etc" / "sources.list.d").mkdir(parents=True, exist_ok=True)
+    (aptdir / "state" / "lists" / "partial").mkdir(parents=True, exist_ok=True)
+    (aptdir / "cache" / "archives" / "partial").mkdir(parents=True, exist_ok=True)
+    keyring = "/usr/share/keyrings/debian-archive-keyring.gpg"
+    lines = [f"deb-src [signed-by={keyring}] {uri} {s} main" for s in suites]
+    (aptdir / "etc" / "sources.list").write_text("\n".join(lines) + "\n")
+    conf = aptdir / "apt.conf"
+    conf.write_text(
+        f'Dir::Etc::sourcelist "{aptdir}/etc/sources.list";\n'
+        f'Dir::Etc::sourceparts "{aptdir}/etc/sources.list.d";\n'
+        f'Dir::State "{aptdir}/state";\n'
+        'Dir::State::status "/var/lib/dpkg/status";\n'
+        f'Dir::Cache "{aptdir}/cache";\n'
+        'APT::Get::List-Cleanup "0";\n'
+        'APT::Sandbox::User "root";\n'
+    )
+    env = dict(os.environ, APT_CONFIG=str(conf))
+    log(f"apt-get update (private config, suites: {', '.join(suites)})")
+    subprocess.run(["apt-get", "-q", "update"], env=env, check=False, stdout=subprocess.DEVNULL)
+    specs = [lock["sources"][n]["apt"] for n in names]
+    log(f"apt-get source --download-only {' '.join(specs)}")
+    dest.mkdir(parents=True, exist_ok=True)
+    # .dsc/.debian.tar.xz files are sometimes missing from the archive; only the orig
+    # tarballs matter and they are verified by hash afterwards, so the exit code is not trusted.
+    subprocess.run(["apt-get", "-q", "source", "--download-only", *specs], cwd=dest, env=env, check=False)
+
+
+def machine_debian_uri() -> str:
+    """The Debian archive URI configured on this machine (deb822 or one-line format)."""
+    candidates: list[Path] = []
+    d = Path("/etc/apt/sources.list.d")
+    if d.is_dir():
+        candidates += sorted(d.glob("*.sources")) + sorted(d.glob("*.list"))
+    candidates.append(Path("/etc/apt/sources.list"))
+    for f in candidates:
+        if not f.is_file():
+            continue
+        text = f.read_text(errors="replace")
+        for line in text.splitlines():
+            line = line.strip()
+            if line.startswith("URIs:"):
+                for uri in line.split()[1:]:
+                    if uri.rstrip("/").endswith("/debian"):
+                        return uri
+            elif line.startswith("deb ") or line.startswith("deb-src "):
+                for tok in line.split():
+                    if "://" in tok and tok.rstrip("/").endswith("/debian"):
+                        return tok
+    raise BuildError(
+        "could not find a Debian archive URI in this machine's apt sources; "
+        "put the pinned tarballs (engine/sources.lock.json) in a directory and pass --tarballs DIR "
+        "or set AFMPEG_TARBALLS"
+    )
+
+
+def ensure_sources(lock: dict, names: list[str], cache: Path, tarballs: Path | None) -> dict[str, Path]:
+    store = cache / "sources"
+    store.mkdir(parents=True, exist_ok=True)
+    wanted = {fn: sha for n in names for fn, sha in lock["sources"][n]["files"].items()}
+
+    def have(fn: str) -> bool:
+        p = store / fn
+        return p.exists() and sha256_file(p) == wanted[fn]
+
+    if tarballs:
+        for fn in wanted:
+            src = tarballs / fn
+            if not have(fn) and src.exists():
+                if sha256_file(src) != wanted[fn]:
+                    raise BuildError(f"{src}: SHA-256 does not match engine/sources.lock.json")
+                shutil.copyfile(src, store / fn)
+    missing = [n for n in names if not all(have(fn) for fn in lock["sources"][n]["files"])]
+    if missing:
+        dl = cache / "download"
+        shutil.rmtree(dl, ignore_errors=True)
+        apt_fetch(lock, missing, cache, dl)
+        for n in missing:
+            for fn, sha in lock["sources"][n]["files"].items():
+                got = dl / fn
+                if not got.exists():
+                    raise BuildError(
+                        f"{fn} ({lock['sources'][n]['apt']}) is not in Debian's source archive any more.\n"
+                        f"Either update engine/sources.lock.json to a version the archive has, or put the "
+                        f"pinned file in a directory and run with AFMPEG_TARBALLS=DIR (it is verified by SHA-256)."
+                    )
+                actual = sha256_file(got)
+                if actual != sha:
+                    raise BuildError(f"{fn}: SHA-256 {actual} does not match the lock ({sha}); refusing to build")
+                shutil.move(str(got), store / fn)
+    return {n: store / lock["sources"][n]["tarball"] for n in names}
+
+
+def extract(tarball: Path, into: Path) -> None:
+    shutil.rmtree(into, ignore_errors=True)
+    into.mkdir(parents=True)
+    with tarfile.open(tarball) as tf:
+        tf.extractall(into, filter="data")
+
+
+# ---------------------------------------------------------------- layers
+
+
+class Layer:
+    """A cached build product: ``cache/layers/<name>-<key>`` appears atomically when complete."""
+
+    def __init__(self, cache: Path, name: str, key: str) -> None:
+        self.name = name
+        self.key = key
+        self.prefix = cache / "layers" / f"{name}-{key}"
+        self.work = cache / "work" / f"{name}-{key}"
+
+    @property
+    def done(self) -> bool:
+        return (self.prefix / ".done").exists()
+
+    def begin(self) -> Path:
+        shutil.rmtree(self.work, ignore_errors=True)
+        self.work.mkdir(parents=True)
+        staging = self.work / "prefix"
+        staging.mkdir()
+        return staging
+
+    def commit(self, staging: Path, meta: dict) -> None:
+        (staging / ".done").write_text(json.dumps(meta, indent=1))
+        shutil.rmtree(self.prefix, ignore_errors=True)
+        self.prefix.parent.mkdir(parents=True, exist_ok=True)
+        staging.rename(self.prefix)
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+def compile_many(jobs: list[list[str]], logfile: Path) -> None:
+    def one(cmd: list[str]) -> None:
+        res = subprocess.run(cmd, capture_output=True, text=True)
+        if res.returncode != 0:
+            raise BuildError(f"compile failed: {' '.join(cmd)}\n{res.stderr[-4000:]}")
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as ex:
+        list(ex.map(one, jobs))
+    with open(logfile, "a") as lf:
+        lf.write(f"compiled {len(jobs)} files\n")
+
+
+def build_zlib(tc: Toolchain, src_tar: Path, lock: dict, cache: Path) -> Layer:
+    cflags = BASE_CFLAGS
+    layer = Layer(cache, "zlib", digest(RECIPE_VERSION, lock["sources"]["zlib"]["files"], tc.version, cflags))
+    if layer.done:
+        return layer
+    log("building zlib")
+    staging = layer.begin()
+    extract(src_tar, layer.work / "src")
+    src = layer.work / "src" / lock["sources"]["zlib"]["dir"]
+    names = ["adler32", "compress", "crc32", "deflate", "infback", "inffast", "inflate", "inftrees",
+             "trees", "uncompr", "zutil", "gzclose", "gzlib", "gzread", "gzwrite"]
+    objs = [layer.work / f"{n}.o" for n in names]
+    jobs = [[tc.cc, *cflags, "-DHAVE_UNISTD_H", "-c", str(src / f"{n}.c"), "-o", str(o)] for n, o in zip(names, objs)]
+    compile_many(jobs, layer.work / "build.log")
+    (staging / "lib").mkdir()
+    (staging / "include").mkdir()
+    run([tc.ar, "rcs", str(staging / "lib" / "libz.a"), *map(str, objs)])
+    for h in ("zlib.h", "zconf.h"):
+        shutil.copy(src / h, staging / "include" / h)
+    shutil.copy(src / "LICENSE", staging / "LICENSE.zlib")
+    layer.commit(staging, {"cflags": cflags})
+    return layer
+
+
+OPENH264_CXXFLAGS = ["-fno-exceptions", "-fno-rtti", "-std=c++11", "-DNDEBUG", "-Wno-everything"]
+
+
+def build_openh264(tc: Toolchain, src_tar: Path, lock: dict, cache: Path) -> Layer:
+    stubs = ENGINE_DIR / "compat" / "openh264_threads.cpp"
+    cflags = BASE_CFLAGS + OPENH264_CXXFLAGS
+    layer = Layer(
+        cache, "openh264",
+        digest(RECIPE_VERSION, lock["sources"]["openh264"]["files"], tc.version, cflags, sha256_file(stubs)),
+    )
+    if layer.done:
+        return layer
+    log("building openh264 (encoder)")
+    staging = layer.begin()
+    extract(src_tar, layer.work / "src")
+    src = layer.work / "src" / lock["sources"]["openh264"]["dir"]
+    fix_openh264_vtable(src / "codec" / "api" / "wels" / "codec_api.h")
+    dirs = ["codec/common/src", "codec/encoder/core/src", "codec/encoder/plus/src"]
+    cpps = [p for d in dirs for p in sorted((src / d).glob("*.cpp"))]
+    cpps += sorted((src / "codec" / "processing" / "src").glob("*/*.cpp"))
+    # WelsThreadLib.cpp needs a threaded libc; compat/openh264_threads.cpp replaces it.
+    cpps = [p for p in cpps if p.name not in ("DllEntry.cpp", "WelsThreadLib.cpp")]
+    cpps.append(stubs)
+    incs = ["codec/api", "codec/api/wels", "codec/common/inc", "codec/encoder/core/inc", "codec/encoder/plus/inc",
+            "codec/processing/interface", "codec/processing/src/common"]
+    incflags = [f"-I{src / i}" for i in incs]
+    objdir = layer.work / "obj"
+    objdir.mkdir()
+    jobs = []
+    objs = []
+    for i, p in enumerate(cpps):
+        o = objdir / f"{i:03d}_{p.stem}.o"
+        objs.append(o)
+        jobs.append([tc.cxx, *cflags, *incflags, "-c", str(p), "-o", str(o)])
+    compile_many(jobs, layer.work / "build.log")
+    (staging / "lib" / "pkgconfig").mkdir(parents=True)
+    (staging / "include" / "wels").mkdir(parents=True)
+    run([tc.ar, "rcs", str(staging / "lib" / "libopenh264.a"), *map(str, objs)])
+    for h in (src / "codec" / "api" / "wels").glob("*.h"):
+        shutil.copy(h, staging / "include" / "wels" / h.name)
+    shutil.copy(src / "LICENSE", staging / "LICENSE.openh264")
+    ver = lock["sources"]["openh264"]["version"]
+    (staging / "lib" / "pkgconfig" / "openh264.pc").write_text(
+        f"prefix={layer.prefix}\nlibdir=${{prefix}}/lib\nincludedir=${{prefix}}/include\n\n"
+        f"Name: OpenH264\nDescription: OpenH264 encoder (wasm32-wasi)\nVersion: {ver}\n"
+        "Libs: -L${libdir} -lopenh264\nLibs.private: -lc++ -lc++abi\nCflags: -I${includedir}\n"
+    )
+    layer.commit(staging, {"cflags": cflags})
+    return layer
+
+
+def fix_openh264_vtable(header: Path) -> None:
+    """Make the C vtable entry agree with the C++ method: wasm traps on signature mismatch."""
+    text = header.read_text()
+    old = "int (*ForceIntraFrame) (ISVCEncoder*, bool bIDR);"
+    new = "int (*ForceIntraFrame) (ISVCEncoder*, bool bIDR, int iLayerId);"
+    if old not in text:
+        raise BuildError("openh264 codec_api.h: ForceIntraFrame declaration not found; recipe needs updating")
+    header.write_text(text.replace(old, new))
+
+
+def fix_ffmpeg_openh264_call(src: Path) -> None:
+    f = src / "libavcodec" / "libopenh264enc.c"
+    text = f.read_text()
+    old = "(*s->encoder)->ForceIntraFrame(s->encoder, true);"
+    if old not in text:
+        raise BuildError("libopenh264enc.c: ForceIntraFrame call not found; recipe needs updating")
+    f.write_text(text.replace(old, "(*s->encoder)->ForceIntraFrame(s->encoder, true, -1);"))
+
+
+def load_allowlist(profile: str) -> dict[str, list[str]]:
+    data = json.loads((ENGINE_DIR / "allowlist" / f"{profile}.json").read_text())
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
+def build_libav(tc: Toolchain, src_tar: Path, lock: dict, cache: Path, deps: list[Layer], variant: str,
+                profile: str) -> tuple[Layer, list[str]]:
+    allow = load_allowlist(profile)
+    compat = ENGINE_DIR / "compat" / "wasi_compat.h"
+    cflags = BASE_CFLAGS
+    key = digest(RECIPE_VERSION, lock["sources"]["ffmpeg"]["files"], tc.version, cflags, allow, variant,
+                 [d.key for d in deps], sha256_file(compat))
+    layer = Layer(cache, f"libav-{variant}-{profile}", key)
+    args = configure_args(tc, allow, layer, variant)
+    if layer.done:
+        return layer, args
+    log(f"building FFmpeg libraries ({variant}, {profile}); this takes several minutes")
+    staging = layer.begin()
+    t0 = time.time()
+    extract(src_tar, layer.work / "src")
+    src = layer.work / "src" / lock["sources"]["ffmpeg"]["dir"]
+    fix_ffmpeg_openh264_call(src)
+    build = layer.work / "build"
+    build.mkdir()
+    shutil.copy(compat, layer.work / "wasi_compat.h")
+    pc_path = ":".join(str(d.prefix / "lib" / "pkgconfig") for d in deps)
+    env = dict(os.environ, PKG_CONFIG_LIBDIR=pc_path, PKG_CONFIG_PATH="")
+    extra_c = [*cflags, "-include", str(layer.work / "wasi_compat.h"), f"-ffile-prefix-map={src}=ffmpeg"]
+    extra_c += [f"-I{d.prefix / 'include'}" for d in deps]
+    extra_ld = [f"-L{d.prefix / 'lib'}" for d in deps]
+    full = [str(src / "configure"), f"--prefix={staging}", *args,
+            "--extra-cflags=" + " ".join(extra_c), "--extra-ldflags=" + " ".join(extra_ld),
+            "--extra-libs=" + " ".join(WASI_EMULATION_LIBS)]
+    logf = layer.work / "build.log"
+    try:
+        run(full, cwd=build, env=env, logfile=logf)
+    except BuildError as e:
+        cfg_log = build / "ffbuild" / "config.log"
+        tail = cfg_log.read_text(errors="replace").splitlines()[-30:] if cfg_log.exists() else []
+        raise BuildError(f"{e}\n--- config.log tail ---\n" + "\n".join(tail)) from None
+    log(f"configure done in {time.time() - t0:.0f}s")
+    check_config(build, allow)
+    sanitize_configuration_string(build, cache)
+    run(["make", f"-j{os.cpu_count() or 2}"], cwd=build, env=env, logfile=logf)
+    run(["make", "install"], cwd=build, env=env, logfile=logf)
+    for lic in ("LICENSE.md", "COPYING.LGPLv2.1", "COPYING.GPLv2"):
+        shutil.copy(src / lic, staging / f"FFMPEG-{lic}")
+    shutil.copy(build / "config.h", staging / "config.h")
+    layer.commit(staging, {"configure": args, "seconds": round(time.time() - t0)})
+    log(f"FFmpeg libraries built in {time.time() - t0:.0f}s")
+    return layer, args
+
+
+def configure_args(tc: Toolchain, allow: dict[str, list[str]], layer: Layer, variant: str) -> list[str]:
+    args = [
+        f"--cc={tc.cc}", f"--cxx={tc.cxx}", f"--ar={tc.ar}", f"--ranlib={tc.ranlib}",
+        "--nm=true", "--strip=true",
+        "--target-os=none", "--arch=wasm32", "--enable-cross-compile",
+        "--disable-inline-asm", "--disable-x86asm",
+        "--disable-pthreads", "--disable-w32threads", "--disable-os2threads",
+        "--disable-programs", "--disable-doc", "--disable-network", "--disable-autodetect",
+        "--disable-everything", "--disable-debug", "--disable-runtime-cpudetect",
+        "--disable-avdevice", "--disable-iconv",
+        "--enable-static", "--disable-shared",
+        "--enable-zlib", "--enable-libopenh264",
+        "--pkg-config=pkg-config", "--pkg-config-flags=--static",
+    ]
+    if variant == "gpl":
+        args += ["--enable-gpl"]
+    for kind, names in allow.items():
+        if names:
+            args.append(f"--enable-{kind}={','.join(names)}")
+    return args
+
+
+def check_config(build: Path, allow: dict[str, list[str]]) -> None:
+    """configure silently drops components whose dependencies are missing: refuse that."""
+    cfg = (build / "config_components.h").read_text() if (build / "config_components.h").exists() else ""
+    cfg += (build / "config.h").read_text()
+    missing = []
+    for kind, names in allow.items():
+        for n in names:
+            macro = f"#define CONFIG_{n.upper()}_{kind.upper()} 1"
+            if macro not in cfg:
+                missing.append(f"{n} ({kind})")
+    if missing:
+        raise BuildError("configure dropped allowlisted components: " + ", ".join(missing))
+    if "#define HAVE_SIMD128 1" not in cfg:
+        log("note: config.h does not enable HAVE_SIMD128")
+
+
+def sanitize_configuration_string(build: Path, cache: Path) -> None:
+    """Keep this machine's paths out of the module (FFmpeg embeds its configure line)."""
+    for name in ("config.h",):
+        p = build / name
+        text = p.read_text()
+        text = text.replace(str(cache), "$CACHE").replace(str(Path.home()), "$HOME")
+        p.write_text(text)
+
+
+def link_engine(tc: Toolchain, libav: Layer, deps: list[Layer], cache: Path, variant: str, profile: str) -> Layer:
+    srcs = sorted((ENGINE_DIR / "src").glob("*.[ch]"))
+    cflags = [*BASE_CFLAGS, "-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter",
+              f"-ffile-prefix-map={ENGINE_DIR / 'src'}=engine"]
+    key = digest(RECIPE_VERSION, libav.key, tree_digest(srcs, ENGINE_DIR), cflags, LINK_FLAGS)
+    layer = Layer(cache, f"engine-{variant}-{profile}", key)
+    if layer.done:
+        return layer
+    log("compiling and linking the engine")
+    staging = layer.begin()
+    incs = [f"-I{libav.prefix / 'include'}"] + [f"-I{d.prefix / 'include'}" for d in deps]
+    objs = []
+    jobs = []
+    for c in [s for s in srcs if s.suffix == ".c"]:
+        o = layer.work / (c.stem + ".o")
+        objs.append(o)
+        jobs.append([tc.cc, *cflags, *incs, "-c", str(c), "-o", str(o)])
+    compile_many(jobs, layer.work / "build.log")
+    libdirs = [f"-L{libav.prefix / 'lib'}"] + [f"-L{d.prefix / 'lib'}" for d in deps]
+    libs = ["-lavfilter", "-lavformat", "-lavcodec", "-lswresample", "-lswscale", "-lavutil",
+            "-lopenh264", "-lz", *WASI_EMULATION_LIBS, "-lm"]
+    out = staging / f"afmpeg-engine-{variant}.wasm"
+    run([tc.cxx, *map(str, objs), *libdirs, *libs, *LINK_FLAGS, "-o", str(out)], logfile=layer.work / "build.log")
+    layer.commit(staging, {})
+    return layer
+
+
+# ---------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--variant", default="lgpl", choices=["lgpl"])
+    ap.add_argument("--profile", default="lean", choices=["lean"])
+    default_cache = Path(os.environ.get("AFMPEG_BUILD_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "afmpeg-build")
+    ap.add_argument("--cache", type=Path, default=default_cache)
+    ap.add_argument("--out", type=Path, default=REPO / "build")
+    ap.add_argument("--tarballs", type=Path, default=Path(os.environ["AFMPEG_TARBALLS"]) if os.environ.get("AFMPEG_TARBALLS") else None,
+                    help="directory of pre-fetched source tarballs (verified by the lock's hashes)")
+    opts = ap.parse_args(argv)
+    t0 = time.time()
+    cache: Path = opts.cache.resolve()
+    cache.mkdir(parents=True, exist_ok=True)
+    os.chmod(cache, 0o700)
+    lock = json.loads(LOCK.read_text())
+    try:
+        tc = Toolchain(cache)
+        tars = ensure_sources(lock, ["zlib", "openh264", "ffmpeg"], cache, opts.tarballs)
+        zlib = build_zlib(tc, tars["zlib"], lock, cache)
+        oh264 = build_openh264(tc, tars["openh264"], lock, cache)
+        libav, cfg_args = build_libav(tc, tars["ffmpeg"], lock, cache, [zlib, oh264], opts.variant, opts.profile)
+        engine = link_engine(tc, libav, [zlib, oh264], cache, opts.variant, opts.profile)
+    except BuildError as e:
+        print(f"engine build failed: {e}", file=sys.stderr)
+        return 1
+    name = f"afmpeg-engine-{opts.variant}.wasm"
+    opts.out.mkdir(parents=True, exist_ok=True)
+    module = opts.out / name
+    tmp = opts.out / (name + ".tmp")
+    shutil.copyfile(engine.prefix / name, tmp)
+    tmp.replace(module)
+    module_sha = sha256_file(module)
+    prov = {
+        "module": name,
+        "module_sha256": module_sha,
+        "module_size": module.stat().st_size,
+        "variant": opts.variant,
+        "profile": opts.profile,
+        "license": "LGPL-2.1-or-later" if opts.variant == "lgpl" else "GPL-2.0-or-later",
+        "h264_encoder": "libopenh264",
+        "ffmpeg_version": lock["sources"]["ffmpeg"]["version"],
+        "sources": {
+            n: {"version": s["version"], "debian": s["apt"], "license": s["license"], "sha256": s["files"]}
+            for n, s in lock["sources"].items()
+        },
+        "toolchain": {"zig": tc.version, "target": "wasm32-wasi", "build_host": platform.machine()},
+        "cflags": BASE_CFLAGS,
+        "ldflags": LINK_FLAGS,
+        "configure": [a for a in cfg_args if not a.startswith(("--cc=", "--cxx=", "--ar=", "--ranlib="))],
+        "allowlist": load_allowlist(opts.profile),
+        "layers": {"zlib": zlib.key, "openh264": oh264.key, "libav": libav.key, "engine": engine.key},
+    }
+    (opts.out / "provenance.json").write_text(json.dumps(prov, indent=2) + "\n")
+    size = module.stat().st_size
+    print(f"module:  {module.relative_to(Path.cwd()) if module.is_relative_to(Path.cwd()) else module}")
+    print(f"size:    {size} bytes ({size / 1e6:.2f} MB)")
+    print(f"sha256:  {module_sha}")
+    print(f"built in {time.time() - t0:.1f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""afmpeg: FFmpeg as a sandboxed WebAssembly module."""
