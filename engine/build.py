@@ -100,13 +100,16 @@ def run(cmd: list[str], cwd: Path | None = None, env: dict | None = None, logfil
 class Toolchain:
     """Thin wrappers around ``zig`` so that configure scripts see ordinary tool names."""
 
-    def __init__(self, cache: Path) -> None:
+    def __init__(self, cache: Path, pinned: str) -> None:
         try:
             import ziglang  # noqa: PLC0415
         except ImportError as e:  # pragma: no cover - depends on the venv
             raise BuildError("ziglang is not installed in this interpreter; run `make engine`") from e
         self.zig = Path(ziglang.__file__).parent / "zig"
-        self.version = subprocess.run([str(self.zig), "version"], capture_output=True, text=True, check=True).stdout.strip()
+        out = subprocess.run([str(self.zig), "version"], capture_output=True, text=True, check=True)
+        self.version = out.stdout.strip()
+        if self.version != pinned:
+            raise BuildError(f"zig {self.version} found, but engine/sources.lock.json pins ziglang {pinned}")
         self.bindir = cache / f"bin-zig-{self.version}"
         self.bindir.mkdir(parents=True, exist_ok=True)
         tools = {
@@ -292,7 +295,8 @@ def build_zlib(tc: Toolchain, src_tar: Path, lock: dict, cache: Path) -> Layer:
     names = ["adler32", "compress", "crc32", "deflate", "infback", "inffast", "inflate", "inftrees",
              "trees", "uncompr", "zutil", "gzclose", "gzlib", "gzread", "gzwrite"]
     objs = [layer.work / f"{n}.o" for n in names]
-    jobs = [[tc.cc, *cflags, "-DHAVE_UNISTD_H", "-c", str(src / f"{n}.c"), "-o", str(o)] for n, o in zip(names, objs)]
+    jobs = [[tc.cc, *cflags, "-DHAVE_UNISTD_H", "-c", str(src / f"{n}.c"), "-o", str(o)]
+            for n, o in zip(names, objs, strict=True)]
     compile_many(jobs, layer.work / "build.log")
     (staging / "lib").mkdir()
     (staging / "include").mkdir()
@@ -508,10 +512,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--variant", default="lgpl", choices=["lgpl"])
     ap.add_argument("--profile", default="lean", choices=["lean"])
-    default_cache = Path(os.environ.get("AFMPEG_BUILD_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "afmpeg-build")
+    xdg = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    default_cache = Path(os.environ.get("AFMPEG_BUILD_CACHE") or xdg / "afmpeg-build")
     ap.add_argument("--cache", type=Path, default=default_cache)
     ap.add_argument("--out", type=Path, default=REPO / "build")
-    ap.add_argument("--tarballs", type=Path, default=Path(os.environ["AFMPEG_TARBALLS"]) if os.environ.get("AFMPEG_TARBALLS") else None,
+    tarballs = os.environ.get("AFMPEG_TARBALLS")
+    ap.add_argument("--tarballs", type=Path, default=Path(tarballs) if tarballs else None,
                     help="directory of pre-fetched source tarballs (verified by the lock's hashes)")
     opts = ap.parse_args(argv)
     t0 = time.time()
@@ -520,7 +526,7 @@ def main(argv: list[str] | None = None) -> int:
     os.chmod(cache, 0o700)
     lock = json.loads(LOCK.read_text())
     try:
-        tc = Toolchain(cache)
+        tc = Toolchain(cache, lock["toolchain"]["ziglang"])
         tars = ensure_sources(lock, ["zlib", "openh264", "ffmpeg"], cache, opts.tarballs)
         zlib = build_zlib(tc, tars["zlib"], lock, cache)
         oh264 = build_openh264(tc, tars["openh264"], lock, cache)

@@ -1,1 +1,70 @@
-"""afmpeg: FFmpeg as a sandboxed WebAssembly module."""
+"""afmpeg: FFmpeg as a sandboxed WebAssembly module, driven by JSON job specs over a virtual filesystem.
+
+Quick start::
+
+    import afmpeg
+
+    rt = afmpeg.Runtime()                       # compiles (or loads cached) engine code once
+    rt.run(afmpeg.ProcessJob(
+        filter="testsrc2=size=320x240:rate=25:duration=2[v]",
+        outputs=[afmpeg.Output("out.mp4", map=["[v]"], video_codec="libopenh264")],
+    ))
+    info = rt.probe("out.mp4").inputs[0]
+    data = rt.fs.cat_file("/out.mp4")           # the default filesystem is a private in-memory one
+
+All guest I/O goes through a WASI implementation over an fsspec filesystem (``Runtime(fs=...)`` or per call);
+the guest never sees host disk.
+"""
+
+from .errors import (
+    AfmpegError,
+    EngineCrash,
+    JobSpecError,
+    ModuleNotFound,
+    ProcessingError,
+    UnsupportedVocabulary,
+)
+from .job import VOCAB_VERSION, Input, Output, ProbeJob, ProcessJob
+from .memfs import MemoryFS
+from .results import (
+    AnalysisEntry,
+    Chapter,
+    OutputInfo,
+    OutputStream,
+    ProbedInput,
+    ProbeResult,
+    ProcessResult,
+    StreamInfo,
+    VersionInfo,
+)
+from .runtime import CommandResult, Runtime, find_module
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "Runtime",
+    "CommandResult",
+    "find_module",
+    "MemoryFS",
+    "VOCAB_VERSION",
+    "Input",
+    "Output",
+    "ProcessJob",
+    "ProbeJob",
+    "VersionInfo",
+    "ProbeResult",
+    "ProbedInput",
+    "StreamInfo",
+    "Chapter",
+    "ProcessResult",
+    "OutputInfo",
+    "OutputStream",
+    "AnalysisEntry",
+    "AfmpegError",
+    "ProcessingError",
+    "JobSpecError",
+    "UnsupportedVocabulary",
+    "EngineCrash",
+    "ModuleNotFound",
+]

@@ -1,0 +1,48 @@
+# afmpeg — everything a fresh machine needs is set up by these targets.
+#   make demo    set up, build the engine if the cache lacks it, run the in-memory demo
+#   make test    set up, build the engine if needed, run every test
+#   make engine  build (or fetch from the build cache) build/afmpeg-engine-lgpl.wasm
+#   make bench   engine vs native FFmpeg timings
+
+PYTHON      ?= python3
+VENV        := .venv
+PY          := $(VENV)/bin/python
+ZIG_VERSION := $(shell sed -n 's/.*"ziglang": *"\([^"]*\)".*/\1/p' engine/sources.lock.json)
+BUILD_CACHE ?= $(or $(AFMPEG_BUILD_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/afmpeg-build)
+TOOLCHAIN   := $(BUILD_CACHE)/toolchain-zig-$(ZIG_VERSION)
+MODULE      := build/afmpeg-engine-lgpl.wasm
+
+.PHONY: demo test engine bench lint setup system-deps clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test,bench]'
+	touch $@
+
+# The engine build needs pkg-config (FFmpeg's configure) and apt-get (source download).
+system-deps:
+	@command -v pkg-config >/dev/null || { apt-get update -q && apt-get install -y -q pkg-config; }
+
+$(TOOLCHAIN)/.installed:
+	$(PYTHON) -m venv $(TOOLCHAIN)
+	$(TOOLCHAIN)/bin/python -m pip install -q ziglang==$(ZIG_VERSION)
+	touch $@
+
+engine: system-deps $(TOOLCHAIN)/.installed
+	AFMPEG_BUILD_CACHE=$(BUILD_CACHE) $(TOOLCHAIN)/bin/python engine/build.py
+
+demo: setup engine
+	$(PY) examples/demo.py
+
+test: setup engine
+	$(PY) -m ruff check src tests bench examples engine/build.py
+	$(PY) -m pytest -q
+
+bench: setup engine
+	$(PY) bench/bench.py
+
+clean:
+	rm -rf build $(VENV) .pytest_cache .ruff_cache

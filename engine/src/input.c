@@ -1,0 +1,93 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "errors.h"
+#include "input.h"
+
+const char *path_to_url(const char *path, char *buf, size_t size)
+{
+    const char *colon = strchr(path, ':');
+    const char *slash = strchr(path, '/');
+    if (colon && (!slash || colon < slash)) {
+        snprintf(buf, size, "file:%s", path);
+        return buf;
+    }
+    return path;
+}
+
+AVDictionary *decoder_options(void)
+{
+    AVDictionary *d = NULL;
+    av_dict_set(&d, "threads", "1", 0);
+    av_dict_set_int(&d, "max_pixels", MAX_PIXELS, 0);
+    return d;
+}
+
+/* A key left in an options dictionary after libav took what it knows. */
+int leftover_option(AVDictionary *d, const char *field)
+{
+    const AVDictionaryEntry *e = av_dict_iterate(d, NULL);
+    if (!e)
+        return 0;
+    return fail(EXIT_MALFORMED_SPEC, field, "%s: unknown key \"%s\"", field, e->key);
+}
+
+int input_open(const spec_input *in, int index, AVFormatContext **out, char *errbuf, size_t errsize)
+{
+    const AVInputFormat *ifmt = NULL;
+    AVFormatContext *fmt = NULL;
+    AVDictionary *opts = NULL, **stream_opts = NULL;
+    char url[4200], field[48];
+    int ret;
+
+    *out = NULL;
+    if (in->format && !(ifmt = av_find_input_format(in->format))) {
+        snprintf(field, sizeof(field), "inputs[%d].format", index);
+        fail(EXIT_FAILURE_PROCESSING, field, "%s: unknown input format \"%s\"", field, in->format);
+        return -2;
+    }
+    if (av_dict_copy(&opts, in->options, 0) < 0 ||
+        av_dict_set(&opts, "protocol_whitelist", "file", 0) < 0 ||
+        !(fmt = avformat_alloc_context())) {
+        av_dict_free(&opts);
+        fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+        return -2;
+    }
+    errlog_reset();
+    ret = avformat_open_input(&fmt, path_to_url(in->path, url, sizeof(url)), ifmt, &opts);
+    if (ret < 0) {
+        av_dict_free(&opts);
+        av_error_text(errbuf, errsize, ret, "%s", in->path);
+        return -1;
+    }
+    snprintf(field, sizeof(field), "inputs[%d].options", index);
+    ret = leftover_option(opts, field);
+    av_dict_free(&opts);
+    if (ret < 0) {
+        avformat_close_input(&fmt);
+        return -2;
+    }
+
+    /* Stream probing decodes a few frames: give those decoders the same limits. */
+    stream_opts = av_calloc(fmt->nb_streams ? fmt->nb_streams : 1, sizeof(*stream_opts));
+    if (!stream_opts) {
+        avformat_close_input(&fmt);
+        fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+        return -2;
+    }
+    for (unsigned i = 0; i < fmt->nb_streams; i++)
+        stream_opts[i] = decoder_options();
+    unsigned nb = fmt->nb_streams; /* find_stream_info may add streams */
+    errlog_reset();
+    ret = avformat_find_stream_info(fmt, stream_opts);
+    for (unsigned i = 0; i < nb; i++)
+        av_dict_free(&stream_opts[i]);
+    av_freep(&stream_opts);
+    if (ret < 0) {
+        avformat_close_input(&fmt);
+        av_error_text(errbuf, errsize, ret, "%s", in->path);
+        return -1;
+    }
+    *out = fmt;
+    return 0;
+}

@@ -1,0 +1,30 @@
+/* Opening inputs the same safe way for every op: file protocol only, strict
+ * demuxer options, and decoder limits during stream probing. */
+#ifndef AFMPEG_INPUT_H
+#define AFMPEG_INPUT_H
+
+#include <stddef.h>
+#include <libavformat/avformat.h>
+
+#include "spec.h"
+
+/* Largest picture a decoder may allocate (64 Mpx): huge headers fail early. */
+#define MAX_PIXELS (64 * 1024 * 1024)
+
+/* Open inputs[index] and read its stream info.
+ * Returns 0; -1 when the media cannot be opened (message in errbuf, the job may
+ * go on: probe reports it per input); -2 on a job error already recorded
+ * (e.g. an option nothing consumed). */
+int input_open(const spec_input *in, int index, AVFormatContext **out, char *errbuf, size_t errsize);
+
+/* A guest path as a libav URL: paths that look like "proto:..." get "file:" so
+ * they are never taken for another protocol. */
+const char *path_to_url(const char *path, char *buf, size_t size);
+
+/* Fail (exit 2, naming field and key) if libav left a key in d unconsumed. */
+int leftover_option(AVDictionary *d, const char *field);
+
+/* Codec options every decoder gets (one thread, pixel limit). Caller frees. */
+AVDictionary *decoder_options(void);
+
+#endif

@@ -1,0 +1,320 @@
+#include <stdio.h>
+#include <string.h>
+
+#include <libavutil/mem.h>
+
+#include "errors.h"
+#include "spec.h"
+
+/* Vocabulary-9 keys this engine does not implement yet: named as such, so a
+ * valid job for a newer engine is not reported as a typo. */
+static const char *const top_later[] = { "progress", NULL };
+static const char *const input_later[] = { "concat", "seek", NULL };
+static const char *const output_later[] = {
+    "subtitle_codec", "bitstream_filters", "duration", "end", "copy_ts", "metadata",
+    "chapters", "stream_metadata", NULL,
+};
+/* Option keys that would loosen the sandbox's I/O rules. */
+static const char *const denied_options[] = { "protocol_whitelist", "protocol_blacklist", "safe", NULL };
+
+static int in_list(const char *const *list, const char *s)
+{
+    for (; list && *list; list++)
+        if (!strcmp(*list, s))
+            return 1;
+    return 0;
+}
+
+static const char *join(char *buf, size_t size, const char *where, const char *key)
+{
+    snprintf(buf, size, "%s%s%s", where, where[0] ? "." : "", key);
+    return buf;
+}
+
+static int check_keys(const json_value *obj, const char *where,
+                      const char *const *known, const char *const *later)
+{
+    char field[160];
+    for (size_t i = 0; i < obj->n; i++) {
+        const char *k = obj->keys[i];
+        if (in_list(known, k))
+            continue;
+        join(field, sizeof(field), where, k);
+        if (in_list(later, k))
+            return fail(EXIT_MALFORMED_SPEC, field, "%s: not supported by engine %s yet", field, ENGINE_VERSION);
+        if (where[0])
+            return fail(EXIT_MALFORMED_SPEC, field, "%s: unknown key \"%s\"", where, k);
+        return fail(EXIT_MALFORMED_SPEC, field, "unknown key \"%s\"", k);
+    }
+    return 0;
+}
+
+static int type_error(const char *field, const char *want, const json_value *v)
+{
+    return fail(EXIT_MALFORMED_SPEC, field, "%s: must be %s (got %s)", field, want, json_type_name(v->type));
+}
+
+/* Longest path, name or label we accept; filter strings may be longer. */
+#define MAX_STRING 4096
+#define MAX_FILTER (1 << 20)
+
+/* Optional (or required) non-empty string without NUL characters. */
+static int get_string(const json_value *obj, const char *key, const char *where, int required, const char **out)
+{
+    size_t max = strcmp(key, "filter") ? MAX_STRING : MAX_FILTER;
+    char field[160];
+    const json_value *v = json_get(obj, key);
+    join(field, sizeof(field), where, key);
+    *out = NULL;
+    if (!v) {
+        if (required)
+            return fail(EXIT_MALFORMED_SPEC, field, "%s: required", field);
+        return 0;
+    }
+    if (v->type != JSON_STRING)
+        return type_error(field, "a string", v);
+    if (strlen(v->str) != v->len)
+        return fail(EXIT_MALFORMED_SPEC, field, "%s: must not contain NUL characters", field);
+    if (!v->len)
+        return fail(EXIT_MALFORMED_SPEC, field, "%s: must not be empty", field);
+    if (v->len > max)
+        return fail(EXIT_MALFORMED_SPEC, field, "%s: longer than %zu bytes", field, max);
+    *out = v->str;
+    return 0;
+}
+
+/* A strict option dictionary: object of string values. */
+static int get_options(const json_value *obj, const char *key, const char *where, AVDictionary **out)
+{
+    char field[160];
+    const json_value *v = json_get(obj, key);
+    join(field, sizeof(field), where, key);
+    if (!v)
+        return 0;
+    if (v->type != JSON_OBJECT)
+        return type_error(field, "an object of strings", v);
+    for (size_t i = 0; i < v->n; i++) {
+        const char *k = v->keys[i];
+        const json_value *val = v->items[i];
+        if (!k[0])
+            return fail(EXIT_MALFORMED_SPEC, field, "%s: empty option name", field);
+        if (in_list(denied_options, k))
+            return fail(EXIT_MALFORMED_SPEC, field, "%s: option \"%s\" may not be set", field, k);
+        if (val->type == JSON_NUMBER)
+            return fail(EXIT_MALFORMED_SPEC, field, "%s.%s: option values must be strings (quote it: \"%s\")",
+                        field, k, val->str);
+        if (val->type == JSON_BOOL)
+            return fail(EXIT_MALFORMED_SPEC, field, "%s.%s: option values must be strings (quote it: \"%s\")",
+                        field, k, val->boolean ? "true" : "false");
+        if (val->type != JSON_STRING)
+            return fail(EXIT_MALFORMED_SPEC, field, "%s.%s: option values must be strings (got %s)",
+                        field, k, json_type_name(val->type));
+        if (strlen(val->str) != val->len)
+            return fail(EXIT_MALFORMED_SPEC, field, "%s.%s: must not contain NUL characters", field, k);
+        if (av_dict_set(out, k, val->str, 0) < 0)
+            return fail(EXIT_FAILURE_PROCESSING, field, "out of memory");
+    }
+    return 0;
+}
+
+static const json_value *get_array(const json_value *obj, const char *key, const char *where, int max,
+                                   int required, int *err)
+{
+    char field[160];
+    const json_value *v = json_get(obj, key);
+    join(field, sizeof(field), where, key);
+    *err = 0;
+    if (!v) {
+        if (required)
+            *err = fail(EXIT_MALFORMED_SPEC, field, "%s: required", field);
+        return NULL;
+    }
+    if (v->type != JSON_ARRAY) {
+        *err = type_error(field, "an array", v);
+        return NULL;
+    }
+    if (v->n > (size_t)max) {
+        *err = fail(EXIT_MALFORMED_SPEC, field, "%s: at most %d entries are allowed (got %zu)", field, max, v->n);
+        return NULL;
+    }
+    return v;
+}
+
+static int parse_inputs(const json_value *root, job_spec *spec, int required)
+{
+    static const char *const known[] = { "path", "format", "options", NULL };
+    int err;
+    const json_value *arr = get_array(root, "inputs", "", MAX_INPUTS, required, &err);
+    if (!arr)
+        return err;
+    if (required && arr->n == 0)
+        return fail(EXIT_MALFORMED_SPEC, "inputs", "inputs: at least one input is required");
+    for (size_t i = 0; i < arr->n; i++) {
+        char where[32];
+        spec_input *in = &spec->inputs[i];
+        const json_value *o = arr->items[i];
+        snprintf(where, sizeof(where), "inputs[%zu]", i);
+        spec->nb_inputs = (int)i + 1;
+        if (o->type != JSON_OBJECT)
+            return type_error(where, "an object", o);
+        if (check_keys(o, where, known, input_later) < 0 ||
+            get_string(o, "path", where, 1, &in->path) < 0 ||
+            get_string(o, "format", where, 0, &in->format) < 0 ||
+            get_options(o, "options", where, &in->options) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int parse_map(const json_value *o, const char *where, spec_output *out)
+{
+    char field[160];
+    int err;
+    const json_value *arr = get_array(o, "map", where, MAX_MAP_ENTRIES, 0, &err);
+    if (!arr)
+        return err;
+    join(field, sizeof(field), where, "map");
+    out->has_map = 1;
+    for (size_t i = 0; i < arr->n; i++) {
+        const json_value *v = arr->items[i];
+        if (v->type != JSON_STRING || strlen(v->str) != v->len)
+            return fail(EXIT_MALFORMED_SPEC, field, "%s[%zu]: must be a string like \"[v]\"", field, i);
+        if (v->len < 3 || v->str[0] != '[' || v->str[v->len - 1] != ']') {
+            if (v->len && v->str[0] != '[')
+                return fail(EXIT_MALFORMED_SPEC, field,
+                            "%s[%zu]: \"%s\": stream copy map entries are not supported by engine %s yet; "
+                            "route the stream through the filter and map its [label]", field, i, v->str, ENGINE_VERSION);
+            return fail(EXIT_MALFORMED_SPEC, field, "%s[%zu]: \"%s\" is not a [label]", field, i, v->str);
+        }
+        char *label = av_strndup(v->str + 1, v->len - 2);
+        if (!label)
+            return fail(EXIT_FAILURE_PROCESSING, field, "out of memory");
+        for (int j = 0; j < out->nb_map; j++) {
+            if (!strcmp(out->map[j], label)) {
+                av_free(label);
+                return fail(EXIT_MALFORMED_SPEC, field, "%s: \"%s\" is mapped twice", field, v->str);
+            }
+        }
+        out->map[out->nb_map++] = label;
+    }
+    if (!out->nb_map)
+        return fail(EXIT_MALFORMED_SPEC, field, "%s: must not be empty", field);
+    return 0;
+}
+
+static int parse_outputs(const json_value *root, job_spec *spec)
+{
+    static const char *const known[] = {
+        "path", "format", "map", "video_codec", "audio_codec", "options", "format_options", NULL,
+    };
+    int err;
+    const json_value *arr = get_array(root, "outputs", "", MAX_OUTPUTS, 1, &err);
+    if (!arr)
+        return err;
+    if (arr->n == 0)
+        return fail(EXIT_MALFORMED_SPEC, "outputs", "outputs: at least one output is required");
+    for (size_t i = 0; i < arr->n; i++) {
+        char where[32];
+        spec_output *out = &spec->outputs[i];
+        const json_value *o = arr->items[i];
+        snprintf(where, sizeof(where), "outputs[%zu]", i);
+        spec->nb_outputs = (int)i + 1;
+        if (o->type != JSON_OBJECT)
+            return type_error(where, "an object", o);
+        if (check_keys(o, where, known, output_later) < 0 ||
+            get_string(o, "path", where, 1, &out->path) < 0 ||
+            get_string(o, "format", where, 0, &out->format) < 0 ||
+            parse_map(o, where, out) < 0 ||
+            get_string(o, "video_codec", where, 0, &out->video_codec) < 0 ||
+            get_string(o, "audio_codec", where, 0, &out->audio_codec) < 0 ||
+            get_options(o, "options", where, &out->options) < 0 ||
+            get_options(o, "format_options", where, &out->format_options) < 0)
+            return -1;
+        if ((out->video_codec && !strcmp(out->video_codec, "copy")) ||
+            (out->audio_codec && !strcmp(out->audio_codec, "copy")))
+            return fail(EXIT_MALFORMED_SPEC, where, "%s: codec \"copy\" is not supported by engine %s yet",
+                        where, ENGINE_VERSION);
+    }
+    /* Several outputs cannot share "all graph outputs". */
+    for (int i = 0; spec->nb_outputs > 1 && i < spec->nb_outputs; i++) {
+        if (!spec->outputs[i].has_map && spec->filter) {
+            char field[32];
+            snprintf(field, sizeof(field), "outputs[%d].map", i);
+            return fail(EXIT_MALFORMED_SPEC, field, "%s: required when a filtered job has several outputs", field);
+        }
+    }
+    return 0;
+}
+
+static int parse_version(const json_value *root, job_spec *spec)
+{
+    const json_value *v = json_get(root, "version");
+    spec->version = VOCAB_VERSION;
+    if (!v)
+        return 0;
+    if (v->type != JSON_NUMBER || !v->is_integer || v->number < 1)
+        return fail(EXIT_MALFORMED_SPEC, "version", "version: must be a positive integer");
+    if (v->number > VOCAB_VERSION)
+        return fail(EXIT_VERSION_TOO_NEW, "version", "job spec version %s is newer than this engine (%d)",
+                    v->str, VOCAB_VERSION);
+    spec->version = (int)v->number;
+    return 0;
+}
+
+int spec_parse(const char *text, job_spec *spec)
+{
+    char err[256];
+    const char *op;
+    json_value *root;
+
+    memset(spec, 0, sizeof(*spec));
+    root = spec->root = json_parse(text, strlen(text), err, sizeof(err));
+    if (!root)
+        return fail(EXIT_MALFORMED_SPEC, NULL, "%s", err);
+    if (root->type != JSON_OBJECT)
+        return fail(EXIT_MALFORMED_SPEC, NULL, "the job spec must be a JSON object (got %s)", json_type_name(root->type));
+    /* The version comes first: a newer spec may use keys we do not know. */
+    if (parse_version(root, spec) < 0 || get_string(root, "op", "", 1, &op) < 0)
+        return -1;
+
+    if (!strcmp(op, "version")) {
+        static const char *const known[] = { "op", "version", NULL };
+        spec->op = OP_VERSION;
+        return check_keys(root, "", known, NULL);
+    }
+    if (!strcmp(op, "probe")) {
+        static const char *const known[] = { "op", "version", "inputs", NULL };
+        spec->op = OP_PROBE;
+        return check_keys(root, "", known, NULL) < 0 ? -1 : parse_inputs(root, spec, 1);
+    }
+    if (!strcmp(op, "process")) {
+        static const char *const known[] = { "op", "version", "inputs", "filter", "outputs", NULL };
+        spec->op = OP_PROCESS;
+        if (check_keys(root, "", known, top_later) < 0 ||
+            get_string(root, "filter", "", 0, &spec->filter) < 0 ||
+            parse_inputs(root, spec, 0) < 0 ||
+            parse_outputs(root, spec) < 0)
+            return -1;
+        if (!spec->filter && !spec->nb_inputs)
+            return fail(EXIT_MALFORMED_SPEC, "inputs", "inputs: a job without a filter needs an input");
+        return 0;
+    }
+    if (!strcmp(op, "frames"))
+        return fail(EXIT_MALFORMED_SPEC, "op", "op \"frames\" is not supported by engine %s yet", ENGINE_VERSION);
+    return fail(EXIT_MALFORMED_SPEC, "op", "unknown op \"%s\"", op);
+}
+
+void spec_free(job_spec *spec)
+{
+    for (int i = 0; i < spec->nb_inputs; i++)
+        av_dict_free(&spec->inputs[i].options);
+    for (int i = 0; i < spec->nb_outputs; i++) {
+        spec_output *o = &spec->outputs[i];
+        for (int j = 0; j < o->nb_map; j++)
+            av_freep(&o->map[j]);
+        av_dict_free(&o->options);
+        av_dict_free(&o->format_options);
+    }
+    json_free(spec->root);
+    spec->root = NULL;
+}

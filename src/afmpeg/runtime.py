@@ -1,0 +1,357 @@
+"""The runtime: compile the engine once, run many jobs, each in a fresh sandboxed instance."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import wasmtime
+from wasmtime import _ffi as ffi
+
+from . import compile_cache
+from .errors import AfmpegError, EngineCrash, JobSpecError, ModuleNotFound, ProcessingError, error_for_exit
+from .job import Input, ProbeJob, ProcessJob, job_to_dict
+from .memfs import MemoryFS
+from .results import ProbeResult, ProcessResult, VersionInfo
+from .wasi import _raw
+from .wasi.host import EXIT_MARKER, WasiCall, define_imports, register_state, unregister_state
+
+__all__ = ["Runtime", "CommandResult", "find_module", "DEFAULT_MODULE_NAME"]
+
+DEFAULT_MODULE_NAME = "afmpeg-engine-lgpl.wasm"
+ENGINE_ARGV0 = "afmpeg-engine"
+_NO_DEADLINE = 1 << 62
+
+#: Every wasmtime Config flag afmpeg sets (part of the compile-cache key).
+CONFIG_FLAGS: dict[str, Any] = {"epoch_interruption": True}
+
+
+def _repo_build_module() -> Path:
+    # src/afmpeg/runtime.py -> <repo>/build/<module> (an editable install / source checkout)
+    return Path(__file__).resolve().parent.parent.parent / "build" / DEFAULT_MODULE_NAME
+
+
+def find_module(module: str | os.PathLike[str] | bytes | bytearray | memoryview | None = None) -> tuple[bytes, str]:
+    """Locate the engine: explicit path or bytes → ``AFMPEG_MODULE`` → the source tree's ``build/`` output.
+
+    Returns ``(wasm_bytes, description)``; raises :class:`ModuleNotFound` with instructions otherwise.
+    """
+    if isinstance(module, bytes | bytearray | memoryview):
+        return bytes(module), "<bytes>"
+    if module is not None:
+        path = Path(module)
+        if not path.is_file():
+            raise ModuleNotFound(f"engine module {str(path)!r} does not exist")
+        return path.read_bytes(), str(path)
+    env = os.environ.get("AFMPEG_MODULE")
+    if env:
+        path = Path(env)
+        if not path.is_file():
+            raise ModuleNotFound(f"AFMPEG_MODULE points to {env!r}, which does not exist")
+        return path.read_bytes(), str(path)
+    path = _repo_build_module()
+    if path.is_file():
+        return path.read_bytes(), str(path)
+    raise ModuleNotFound(
+        "no afmpeg engine module found: build it with `make engine` (it writes build/"
+        f"{DEFAULT_MODULE_NAME}), or pass Runtime(module=...) or set AFMPEG_MODULE to a .wasm file"
+    )
+
+
+def resolve_fs(fs: Any, root: str | None) -> tuple[Any, str]:
+    """Normalise the ``fs`` argument: an fsspec filesystem, a local directory path, or an fsspec URL."""
+    if isinstance(fs, str | os.PathLike):
+        text = os.fspath(fs)
+        if "://" in text:
+            import fsspec
+
+            url_fs, url_root = fsspec.core.url_to_fs(text)
+            if root:
+                url_root = f"{url_root.rstrip('/')}/{root.lstrip('/')}"
+            return url_fs, url_root
+        from fsspec.implementations.dirfs import DirFileSystem
+        from fsspec.implementations.local import LocalFileSystem
+
+        directory = Path(text).expanduser().resolve()
+        if root:
+            directory = directory / root.lstrip("/")
+        if not directory.is_dir():
+            raise FileNotFoundError(f"{str(directory)!r} is not a directory")
+        return DirFileSystem(path=str(directory), fs=LocalFileSystem()), ""
+    from fsspec.implementations.local import LocalFileSystem
+
+    if isinstance(fs, LocalFileSystem):
+        # a bare local filesystem would resolve guest paths against the process's working directory
+        if not root:
+            raise ValueError("a LocalFileSystem needs a root directory: pass root=..., or fs=<directory path>")
+        return resolve_fs(root, None)
+    return fs, root or ""
+
+
+@dataclass
+class CommandResult:
+    """The raw outcome of running the module as a WASI command (see :meth:`Runtime.run_command`)."""
+
+    exit_code: int | None
+    stdout: bytes
+    stderr: bytes
+    progress: bytes = b""
+    trap: str | None = None
+    trap_code: str | None = None
+    host_errors: list[str] = field(default_factory=list)
+    write_errors: list[str] = field(default_factory=list)
+
+    @property
+    def stderr_text(self) -> str:
+        return self.stderr.decode("utf-8", errors="replace")
+
+    @property
+    def crashed(self) -> bool:
+        return self.trap is not None
+
+
+def trap_summary(text: str) -> str:
+    """The cause of a wasmtime trap/error without the backtrace (e.g. "wasm trap: call stack exhausted")."""
+    if "Caused by:" in text:
+        cause = text.split("Caused by:", 1)[1]
+        lines = [ln.strip() for ln in cause.strip().splitlines() if ln.strip()]
+        return "; ".join(ln.split(":", 1)[1].strip() if ln[:1].isdigit() and ":" in ln else ln for ln in lines)
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    return lines[0] if lines else text
+
+
+def _parse_result_line(stdout: bytes) -> dict[str, Any] | None:
+    for line in reversed(stdout.decode("utf-8", errors="replace").splitlines()):
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            value = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            return value
+    return None
+
+
+class Runtime:
+    """Compiles the engine module once and runs jobs in fresh sandboxed instances.
+
+    Args:
+        module: path to the engine ``.wasm`` or its bytes. Default: ``AFMPEG_MODULE``, then the source tree's
+            ``build/afmpeg-engine-lgpl.wasm``.
+        fs: the filesystem jobs see as ``/``: an fsspec filesystem, a local directory path, or an fsspec URL.
+            Default: a private in-memory :class:`~afmpeg.MemoryFS` (``runtime.fs``).
+        root: a path prefix inside ``fs`` that the guest sees as ``/``.
+        cache_dir: where compiled code is cached (default: the user cache dir; ``False`` disables the cache).
+        memory_limit: maximum guest linear memory in bytes (``memory.grow`` fails beyond it, the job fails cleanly).
+
+    A Runtime is thread-safe: every call gets its own Store and instance, and calls in different threads run in
+    parallel (wasm releases the GIL).
+    """
+
+    def __init__(
+        self,
+        module: str | os.PathLike[str] | bytes | None = None,
+        *,
+        fs: Any = None,
+        root: str = "",
+        cache_dir: str | os.PathLike[str] | bool | None = None,
+        memory_limit: int | None = None,
+    ) -> None:
+        wasm, self.module_path = find_module(module)
+        config = wasmtime.Config()
+        config.epoch_interruption = CONFIG_FLAGS["epoch_interruption"]
+        self.engine = wasmtime.Engine(config)
+        try:
+            self.module, info = compile_cache.load_or_compile(self.engine, wasm, CONFIG_FLAGS, cache_dir)
+        except wasmtime.WasmtimeError as exc:
+            raise AfmpegError(f"cannot compile engine module {self.module_path}: {exc}") from exc
+        self.compile_info = info
+        #: seconds spent compiling the module (0.0 when it came from the cache)
+        self.compile_seconds: float = info.seconds if info.compiled else 0.0
+        #: seconds spent loading compiled code from the cache (0.0 when it was compiled)
+        self.load_seconds: float = 0.0 if info.compiled else info.seconds
+        self.from_cache: bool = not info.compiled
+        self._linker = wasmtime.Linker(self.engine)
+        try:
+            self.stubbed_imports = define_imports(self._linker, self.module)
+            self._pre = self._linker.instantiate_pre(self.module)
+        except (ValueError, wasmtime.WasmtimeError) as exc:
+            raise AfmpegError(f"cannot link engine module {self.module_path}: {exc}") from exc
+        if fs is None:
+            fs = MemoryFS()
+        self.fs, self.root = resolve_fs(fs, root)
+        self.memory_limit = memory_limit
+
+    def __repr__(self) -> str:
+        return f"Runtime(module={self.module_path!r}, fs={type(self.fs).__name__}, root={self.root!r})"
+
+    # ------------------------------------------------------------------ low level
+
+    def run_command(
+        self,
+        args: Sequence[str],
+        *,
+        fs: Any = None,
+        root: str | None = None,
+        on_progress: Any = None,
+    ) -> CommandResult:
+        """Run the module's ``_start`` with ``args`` as argv (WASI command semantics); never raises for guest
+        failures — exit code, captured output, trap text and host-side errors are all in the result.
+        """
+        if fs is None:
+            use_fs, use_root = self.fs, (self.root if root is None else root)
+        else:
+            use_fs, use_root = resolve_fs(fs, root)
+        state = WasiCall(list(args), fs=use_fs, root=use_root, on_progress=on_progress)
+        key = register_state(state)
+        store = _raw.store_new(ctypes.addressof(self.engine.ptr().contents), key, None)
+        if not store:
+            unregister_state(key)
+            raise AfmpegError("wasmtime could not create a store")
+        trap_text: str | None = None
+        trap_code: str | None = None
+        try:
+            ctx = _raw.store_context(store)
+            _raw.context_set_epoch_deadline(ctx, _NO_DEADLINE)
+            if self.memory_limit is not None:
+                _raw.store_limiter(store, int(self.memory_limit), -1, -1, -1, -1)
+            instance = ffi.wasmtime_instance_t()
+            trap = ctypes.c_void_p()
+            err = _raw.instance_pre_instantiate(
+                ctypes.addressof(self._pre.ptr().contents), ctx, ctypes.addressof(instance), ctypes.addressof(trap)
+            )
+            if err or trap.value:
+                text = _raw.error_message(err) if err else _raw.trap_info(trap.value or 0)[0]
+                raise AfmpegError(f"cannot instantiate engine module: {text}")
+            memory = self._export(ctx, instance, b"memory")
+            if memory is None or memory.kind != ffi.WASMTIME_EXTERN_MEMORY.value:
+                raise AfmpegError("engine module exports no linear memory named 'memory'")
+            start = self._export(ctx, instance, b"_start")
+            if start is None or start.kind != ffi.WASMTIME_EXTERN_FUNC.value:
+                raise AfmpegError("engine module is not a WASI command (no '_start' export)")
+            mem = ffi.wasmtime_memory_t()
+            ctypes.memmove(ctypes.addressof(mem), ctypes.addressof(memory.of.memory), ctypes.sizeof(mem))
+            state.set_memory(mem)
+            func = ffi.wasmtime_func_t()
+            ctypes.memmove(ctypes.addressof(func), ctypes.addressof(start.of.func), ctypes.sizeof(func))
+            trap = ctypes.c_void_p()
+            err = _raw.func_call(ctx, ctypes.addressof(func), None, 0, None, 0, ctypes.addressof(trap))
+            if trap.value:
+                trap_text, code = _raw.trap_info(trap.value)
+                trap_code = code.name if code is not None and hasattr(code, "name") else None
+            elif err:
+                trap_text = _raw.error_message(err)
+        finally:
+            write_failures = state.close()
+            unregister_state(key)
+            _raw.store_delete(store)
+
+        if state.exit_code is not None:
+            exit_code: int | None = state.exit_code
+            if trap_text is not None and EXIT_MARKER in trap_text:
+                trap_text = None
+        elif trap_text is None:
+            exit_code = 0
+        else:
+            exit_code = None
+        if state.interrupt is not None:
+            raise state.interrupt
+        return CommandResult(
+            exit_code=exit_code,
+            stdout=state.stdout.getvalue(),
+            stderr=state.stderr.getvalue(),
+            progress=state.progress.getvalue(),
+            trap=trap_text,
+            trap_code=trap_code,
+            host_errors=list(state.host_errors),
+            write_errors=write_failures,
+        )
+
+    @staticmethod
+    def _export(ctx: int, instance: Any, name: bytes) -> Any:
+        ext = ffi.wasmtime_extern_t()
+        ok = _raw.instance_export_get(ctx, ctypes.addressof(instance), name, len(name), ctypes.addressof(ext))
+        return ext if ok else None
+
+    def call(self, job: Mapping[str, Any], *, fs: Any = None, root: str | None = None) -> dict[str, Any]:
+        """Send a wire-format job dict to the engine and return its raw JSON answer.
+
+        Raises :class:`ProcessingError` / :class:`JobSpecError` / :class:`UnsupportedVocabulary` for exit codes
+        1 / 2 / 3, :class:`EngineCrash` if the guest trapped.
+        """
+        job_dict = dict(job)
+        argv = [ENGINE_ARGV0, json.dumps(job_dict, separators=(",", ":"), ensure_ascii=False)]
+        res = self.run_command(argv, fs=fs, root=root)
+        stderr = res.stderr_text
+        answer = _parse_result_line(res.stdout)
+        host_note = ""
+        if res.host_errors:
+            host_note = "; host errors: " + " | ".join(e.strip().splitlines()[-1] for e in res.host_errors[:3])
+        if res.trap is not None:
+            raise EngineCrash(
+                f"the engine crashed: {trap_summary(res.trap)}{host_note}",
+                trap_code=res.trap_code,
+                stderr=stderr,
+                job=job_dict,
+                details={"trap": res.trap},
+            )
+        assert res.exit_code is not None
+        if res.exit_code != 0:
+            if answer is not None and "error" in answer:
+                message = str(answer["error"])
+            else:
+                last = next((ln for ln in reversed(stderr.splitlines()) if ln.strip()), "")
+                message = f"engine exited with code {res.exit_code} without a result"
+                if last:
+                    message += f"; last log line: {last.strip()}"
+            raise error_for_exit(res.exit_code, message + host_note, stderr=stderr, job=job_dict, details=answer)
+        if res.write_errors:
+            raise ProcessingError(
+                "could not write output: " + "; ".join(res.write_errors), exit_code=0, stderr=stderr, job=job_dict
+            )
+        if answer is None:
+            raise AfmpegError("the engine printed no JSON result", exit_code=0, stderr=stderr, job=job_dict)
+        return answer
+
+    # ------------------------------------------------------------------ typed API
+
+    def version(self) -> VersionInfo:
+        """The engine's vocabulary and FFmpeg versions."""
+        return VersionInfo.from_dict(self.call({"op": "version"}))
+
+    def probe(
+        self,
+        path: str | Input | Sequence[str | Input] | ProbeJob,
+        *,
+        fs: Any = None,
+        root: str | None = None,
+    ) -> ProbeResult:
+        """Describe one or more inputs (format, duration, streams, chapters, tags).
+
+        A per-input failure does not raise: that input has ``error`` set.
+        """
+        job = path if isinstance(path, ProbeJob) else ProbeJob(inputs=path)  # type: ignore[arg-type]
+        return ProbeResult.from_dict(self.call(job_to_dict(job), fs=fs, root=root))
+
+    def run(self, job: ProcessJob | Mapping[str, Any], *, fs: Any = None, root: str | None = None) -> ProcessResult:
+        """Run a process job and return what was written.
+
+        ``job`` is a :class:`ProcessJob` (validated on the Python side first, so mistakes such as a non-string
+        option value fail fast with a hint) or a wire-format dict (sent as is, ``"op"`` defaulting to
+        ``"process"``; the engine judges it and answers a malformed spec with :class:`JobSpecError`, exit code 2).
+        """
+        if isinstance(job, Mapping):
+            op = job.get("op", "process")
+            if op != "process":
+                raise JobSpecError(f"Runtime.run() takes process jobs; use call() for op {op!r}")
+            job = {**job, "op": "process"}
+        elif not isinstance(job, ProcessJob):
+            raise JobSpecError(f"expected a ProcessJob or a dict, got {type(job).__name__}")
+        return ProcessResult.from_dict(self.call(job_to_dict(job), fs=fs, root=root))

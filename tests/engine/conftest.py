@@ -1,0 +1,81 @@
+"""Fixtures for tests that run the real engine module built by `make engine`."""
+
+from __future__ import annotations
+
+import io
+import math
+import struct
+import subprocess
+import wave
+from pathlib import Path
+
+import pytest
+
+import afmpeg
+
+REPO = Path(__file__).resolve().parents[2]
+MODULE = REPO / "build" / "afmpeg-engine-lgpl.wasm"
+
+
+@pytest.fixture(scope="session")
+def module_path() -> Path:
+    if not MODULE.exists():
+        pytest.fail(f"{MODULE} is missing: run `make engine` (make test does it)")
+    return MODULE
+
+
+@pytest.fixture(scope="session")
+def runtime(module_path: Path) -> afmpeg.Runtime:
+    return afmpeg.Runtime(module_path)
+
+
+@pytest.fixture
+def fs() -> afmpeg.MemoryFS:
+    return afmpeg.MemoryFS()
+
+
+@pytest.fixture(scope="session")
+def native_ffmpeg() -> str:
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def run_native(ffmpeg: str, *args: str) -> bytes:
+    res = subprocess.run([ffmpeg, "-hide_banner", "-loglevel", "error", *args], capture_output=True, check=False)
+    if res.returncode != 0:
+        raise AssertionError(f"native ffmpeg failed: {res.stderr.decode(errors='replace')}")
+    return res.stdout
+
+
+def make_wav(seconds: float = 1.0, rate: int = 44100, channels: int = 2, freq: float = 440.0) -> bytes:
+    """A sine tone as 16-bit PCM WAV, made without FFmpeg."""
+    n = int(seconds * rate)
+    frames = bytearray()
+    for i in range(n):
+        v = int(12000 * math.sin(2 * math.pi * freq * i / rate))
+        frames += struct.pack("<h", v) * channels
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(bytes(frames))
+    return buf.getvalue()
+
+
+def make_clip_job(path: str = "clip.mp4", seconds: int = 2, size: str = "640x360", rate: int = 30) -> dict:
+    """A job that makes an H.264/AAC clip from lavfi sources inside the engine."""
+    return {
+        "op": "process",
+        "version": 9,
+        "filter": f"testsrc2=size={size}:rate={rate}:duration={seconds}[v];"
+        f"sine=frequency=440:sample_rate=48000:duration={seconds}[a]",
+        "outputs": [{"path": path, "map": ["[v]", "[a]"], "video_codec": "libopenh264", "audio_codec": "aac"}],
+    }
+
+
+@pytest.fixture
+def clip(runtime: afmpeg.Runtime, fs: afmpeg.MemoryFS) -> str:
+    runtime.run(make_clip_job(), fs=fs)
+    return "clip.mp4"
