@@ -11,6 +11,7 @@ Run it with the interpreter of the toolchain venv (the one that has ``ziglang``)
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import json
 import os
@@ -480,7 +481,7 @@ def sanitize_configuration_string(build: Path, cache: Path) -> None:
 
 def link_engine(tc: Toolchain, libav: Layer, deps: list[Layer], cache: Path, variant: str, profile: str) -> Layer:
     srcs = sorted((ENGINE_DIR / "src").glob("*.[ch]"))
-    cflags = [*BASE_CFLAGS, "-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter",
+    cflags = [*BASE_CFLAGS, "-std=c11", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter",
               f"-ffile-prefix-map={ENGINE_DIR / 'src'}=engine"]
     key = digest(RECIPE_VERSION, libav.key, tree_digest(srcs, ENGINE_DIR), cflags, LINK_FLAGS)
     layer = Layer(cache, f"engine-{variant}-{profile}", key)
@@ -525,6 +526,13 @@ def main(argv: list[str] | None = None) -> int:
     cache.mkdir(parents=True, exist_ok=True)
     os.chmod(cache, 0o700)
     lock = json.loads(LOCK.read_text())
+    # One build at a time per cache: layers are built in shared work directories.
+    lock_fd = os.open(cache / ".lock", os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        log("another build is using the cache; waiting for it")
+        fcntl.flock(lock_fd, fcntl.LOCK_EX)
     try:
         tc = Toolchain(cache, lock["toolchain"]["ziglang"])
         tars = ensure_sources(lock, ["zlib", "openh264", "ffmpeg"], cache, opts.tarballs)
