@@ -81,6 +81,7 @@ static int make_source(Job *job, int file, int stream, AVFilterContext **out)
         else
             ret = av_channel_layout_copy(&par->ch_layout, &dec->ch_layout);
     }
+    errlog_reset();
     if (ret >= 0)
         ret = av_buffersrc_parameters_set(src, par);
     av_channel_layout_uninit(&par->ch_layout);
@@ -127,8 +128,8 @@ static int connect_input(Job *job, AVFilterInOut *io)
                     label ? "]" : "\"", file, job->nb_inputs, job->nb_inputs == 1 ? "" : "s");
     stream = find_stream(job->inputs[file].fmt, type, k);
     if (stream < 0)
-        return fail(EXIT_FAILURE_PROCESSING, "filter", "filter: input %d has no %s stream #%d",
-                    file, av_get_media_type_string(type), k);
+        return fail(EXIT_FAILURE_PROCESSING, "filter", "filter: input %d (%s) has no %s stream #%d",
+                    file, job->spec->inputs[file].path, av_get_media_type_string(type), k);
     if (input_stream_open_decoder(job, file, stream) < 0 || make_source(job, file, stream, &src) < 0)
         return -1;
     InputStream *ist = &job->inputs[file].streams[stream];
@@ -246,6 +247,12 @@ static int constrain(AVFilterContext *sink, const char *opt, const AVCodec *code
 
 int graph_configure(Job *job)
 {
+    static const struct { const char *opt; enum AVCodecConfig cfg; } limits[2][3] = {
+        { { "sample_formats", AV_CODEC_CONFIG_SAMPLE_FORMAT }, { "samplerates", AV_CODEC_CONFIG_SAMPLE_RATE },
+          { "channel_layouts", AV_CODEC_CONFIG_CHANNEL_LAYOUT } },
+        { { "pixel_formats", AV_CODEC_CONFIG_PIX_FORMAT }, { "colorspaces", AV_CODEC_CONFIG_COLOR_SPACE },
+          { "colorranges", AV_CODEC_CONFIG_COLOR_RANGE } },
+    };
     int ret;
     for (int i = 0; i < job->nb_gout; i++) {
         GraphOutput *g = &job->gout[i];
@@ -258,17 +265,13 @@ int graph_configure(Job *job)
                                                 avfilter_get_by_name(video ? "buffersink" : "abuffersink"), name);
         if (!ost->sink)
             return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
-        if (video)
-            ret = constrain(ost->sink, "pixel_formats", ost->codec, AV_CODEC_CONFIG_PIX_FORMAT) < 0 ||
-                  constrain(ost->sink, "colorspaces", ost->codec, AV_CODEC_CONFIG_COLOR_SPACE) < 0 ||
-                  constrain(ost->sink, "colorranges", ost->codec, AV_CODEC_CONFIG_COLOR_RANGE) < 0;
-        else
-            ret = constrain(ost->sink, "sample_formats", ost->codec, AV_CODEC_CONFIG_SAMPLE_FORMAT) < 0 ||
-                  constrain(ost->sink, "samplerates", ost->codec, AV_CODEC_CONFIG_SAMPLE_RATE) < 0 ||
-                  constrain(ost->sink, "channel_layouts", ost->codec, AV_CODEC_CONFIG_CHANNEL_LAYOUT) < 0;
-        if (ret)
-            return fail(EXIT_FAILURE_PROCESSING, "filter", "cannot restrict filter output [%s] to the formats of encoder %s",
-                        g->label, ost->codec->name);
+        errlog_reset();
+        ret = 0;
+        for (int k = 0; k < 3 && ret >= 0; k++)
+            ret = constrain(ost->sink, limits[video][k].opt, ost->codec, limits[video][k].cfg);
+        if (ret < 0)
+            return fail_av(EXIT_FAILURE_PROCESSING, ret, "filter",
+                           "restricting filter output [%s] to the formats of encoder %s", g->label, ost->codec->name);
         if ((ret = avfilter_init_dict(ost->sink, NULL)) < 0 ||
             (ret = avfilter_link(g->filter, g->pad, ost->sink, 0)) < 0)
             return fail_av(EXIT_FAILURE_PROCESSING, ret, "filter", "setting up filter output [%s]", g->label);

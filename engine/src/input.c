@@ -18,8 +18,8 @@ const char *path_to_url(const char *path, char *buf, size_t size)
 AVDictionary *decoder_options(void)
 {
     AVDictionary *d = NULL;
-    av_dict_set(&d, "threads", "1", 0);
-    av_dict_set_int(&d, "max_pixels", MAX_PIXELS, 0);
+    if (av_dict_set(&d, "threads", "1", 0) < 0 || av_dict_set_int(&d, "max_pixels", MAX_PIXELS, 0) < 0)
+        av_dict_free(&d); /* a partial set would drop the pixel limit */
     return d;
 }
 
@@ -75,14 +75,19 @@ int input_open(const spec_input *in, int index, AVFormatContext **out, char *err
         fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
         return -2;
     }
-    for (unsigned i = 0; i < fmt->nb_streams; i++)
-        stream_opts[i] = decoder_options();
-    unsigned nb = fmt->nb_streams; /* find_stream_info may add streams */
+    unsigned nb = fmt->nb_streams, ok = 1; /* find_stream_info may add streams */
+    for (unsigned i = 0; i < nb; i++)
+        ok &= (stream_opts[i] = decoder_options()) != NULL;
     errlog_reset();
-    ret = avformat_find_stream_info(fmt, stream_opts);
+    ret = ok ? avformat_find_stream_info(fmt, stream_opts) : 0;
     for (unsigned i = 0; i < nb; i++)
         av_dict_free(&stream_opts[i]);
     av_freep(&stream_opts);
+    if (!ok) {
+        avformat_close_input(&fmt);
+        fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+        return -2;
+    }
     if (ret < 0) {
         avformat_close_input(&fmt);
         av_error_text(errbuf, errsize, ret, "%s", in->path);

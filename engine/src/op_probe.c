@@ -26,8 +26,9 @@ static int valid_q(AVRational q) { return q.num > 0 && q.den > 0; }
 
 static void write_ts(jw *w, const char *key, int64_t ts, AVRational tb)
 {
+    /* One rounding (ts * num is exact below 2^53), so 975233 us prints as 0.975233. */
     if (ts != AV_NOPTS_VALUE && valid_q(tb))
-        jw_kdouble(w, key, ts * av_q2d(tb));
+        jw_kdouble(w, key, (double)ts * tb.num / tb.den);
 }
 
 static void write_stream(jw *w, const AVStream *st)

@@ -43,6 +43,8 @@ static int open_inputs(Job *job)
 int input_stream_open_decoder(Job *job, int file, int stream)
 {
     InputStream *ist = &job->inputs[file].streams[stream];
+    const char *path = job->spec->inputs[file].path;
+    AVRational tb = ist->st->time_base;
     const AVCodec *codec;
     AVDictionary *opts;
     char field[32];
@@ -51,34 +53,41 @@ int input_stream_open_decoder(Job *job, int file, int stream)
     if (ist->dec)
         return 0;
     snprintf(field, sizeof(field), "inputs[%d]", file);
+    if (ist->st->codecpar->codec_id == AV_CODEC_ID_NONE)
+        return fail(EXIT_FAILURE_PROCESSING, field, "%s: stream %d: unknown codec", path, stream);
     codec = avcodec_find_decoder(ist->st->codecpar->codec_id);
     if (!codec)
-        return fail(EXIT_FAILURE_PROCESSING, field, "input %d stream %d: this build has no decoder for codec \"%s\"",
-                    file, stream, avcodec_get_name(ist->st->codecpar->codec_id));
-    if (!(ist->dec = avcodec_alloc_context3(codec)))
+        return fail(EXIT_FAILURE_PROCESSING, field, "%s: stream %d: this build has no decoder for codec \"%s\"",
+                    path, stream, avcodec_get_name(ist->st->codecpar->codec_id));
+    /* Timestamps are rescaled from it; libavformat normally guarantees one. */
+    if (tb.num <= 0 || tb.den <= 0)
+        return fail(EXIT_FAILURE_PROCESSING, field, "%s: stream %d: invalid time base %d/%d",
+                    path, stream, tb.num, tb.den);
+    if (!(ist->dec = avcodec_alloc_context3(codec)) || !(opts = decoder_options()))
         return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
-    if ((ret = avcodec_parameters_to_context(ist->dec, ist->st->codecpar)) < 0)
-        return fail_av(EXIT_FAILURE_PROCESSING, ret, field, "input %d stream %d", file, stream);
-    ist->dec->pkt_timebase = ist->st->time_base;
-    opts = decoder_options();
+    if ((ret = avcodec_parameters_to_context(ist->dec, ist->st->codecpar)) < 0) {
+        av_dict_free(&opts);
+        return fail_av(EXIT_FAILURE_PROCESSING, ret, field, "%s: stream %d", path, stream);
+    }
+    ist->dec->pkt_timebase = tb;
     errlog_reset();
     ret = avcodec_open2(ist->dec, codec, &opts);
     av_dict_free(&opts);
     if (ret < 0)
-        return fail_av(EXIT_FAILURE_PROCESSING, ret, field, "input %d stream %d: opening decoder %s",
-                       file, stream, codec->name);
+        return fail_av(EXIT_FAILURE_PROCESSING, ret, field, "%s: stream %d: opening decoder %s",
+                       path, stream, codec->name);
     if (ist->dec->codec_type == AVMEDIA_TYPE_VIDEO) {
         ist->w = ist->dec->width;
         ist->h = ist->dec->height;
         ist->pix_fmt = ist->dec->pix_fmt;
         if (ist->w <= 0 || ist->h <= 0 || ist->pix_fmt == AV_PIX_FMT_NONE)
             return fail(EXIT_FAILURE_PROCESSING, field,
-                        "input %d stream %d: unknown picture size or pixel format (nothing could be decoded while probing)",
-                        file, stream);
+                        "%s: stream %d: unknown picture size or pixel format (nothing could be decoded while probing)",
+                        path, stream);
     } else if (ist->dec->sample_rate <= 0 || ist->dec->ch_layout.nb_channels <= 0 ||
                ist->dec->sample_fmt == AV_SAMPLE_FMT_NONE) {
         return fail(EXIT_FAILURE_PROCESSING, field,
-                    "input %d stream %d: unknown sample rate, channels or sample format", file, stream);
+                    "%s: stream %d: unknown sample rate, channels or sample format", path, stream);
     }
     return 0;
 }
@@ -135,25 +144,38 @@ static int push_frame(Job *job, int file, InputStream *ist, AVFrame *frame)
 }
 
 /* Decode one packet (NULL: drain at end of file) and push what comes out.
- * Corrupt data is logged and skipped, as ffmpeg does. */
+ * Corrupt data is counted and skipped, as ffmpeg does, but the decoder is still
+ * drained after an error: frames left in it would be lost at end of file or make
+ * it refuse the next packet with EAGAIN. Running out of memory is not corrupt
+ * data: it fails the job instead of silently dropping frames. */
 static int decode(Job *job, int file, InputStream *ist, const AVPacket *pkt)
 {
+    char field[32];
     int ret = avcodec_send_packet(ist->dec, pkt);
-    if (ret < 0 && ret != AVERROR_EOF) {
+    if (ret == AVERROR(ENOMEM))
+        goto nomem;
+    if (ret < 0 && ret != AVERROR_EOF)
         ist->decode_errors++;
-        return 0;
-    }
-    for (;;) {
+    /* libavcodec consumes the packet on each error; the cap is a backstop. */
+    for (int errors = 0; errors < 1000;) {
         ret = avcodec_receive_frame(ist->dec, job->frame);
         if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
             return 0;
+        if (ret == AVERROR(ENOMEM))
+            goto nomem;
         if (ret < 0) {
             ist->decode_errors++;
-            return 0;
+            errors++;
+            continue;
         }
         if (push_frame(job, file, ist, job->frame) < 0)
             return -1;
     }
+    return 0;
+nomem:
+    snprintf(field, sizeof(field), "inputs[%d]", file);
+    return fail_av(EXIT_FAILURE_PROCESSING, AVERROR(ENOMEM), field, "%s: decoding stream %d",
+                   job->spec->inputs[file].path, ist->st->index);
 }
 
 /* Read one packet from input `file`; at its end, drain decoders and close sources. */
@@ -184,6 +206,17 @@ static int read_input(Job *job, int file)
         snprintf(field, sizeof(field), "inputs[%d]", file);
         return fail_av(EXIT_FAILURE_PROCESSING, ret, field, "%s: reading", job->spec->inputs[file].path);
     }
+    /* Empty packets carry nothing to decode (ffmpeg skips them too). The count
+     * stops a demuxer that is stuck making only empty ones. */
+    if (pkt->size == 0) {
+        av_packet_unref(pkt);
+        if (++in->empty_packets < MAX_EMPTY_PACKETS)
+            return 0;
+        snprintf(field, sizeof(field), "inputs[%d]", file);
+        return fail(EXIT_FAILURE_PROCESSING, field, "%s: the demuxer returned %d empty packets in a row",
+                    job->spec->inputs[file].path, MAX_EMPTY_PACKETS);
+    }
+    in->empty_packets = 0;
     /* Streams the demuxer adds after opening are not in in->streams: unused. */
     if (pkt->stream_index >= 0 && (unsigned)pkt->stream_index < in->nb_streams) {
         InputStream *ist = &in->streams[pkt->stream_index];
@@ -253,7 +286,7 @@ static int transcode(Job *job)
             if (read_input(job, job->gin[g].file) < 0)
                 return -1;
         } else {
-            return fail_av(EXIT_FAILURE_PROCESSING, ret, "filter", "filtering");
+            return fail_av(EXIT_FAILURE_PROCESSING, ret, "filter", "filtering [%s]", ost->label);
         }
     }
     return 0;

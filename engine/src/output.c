@@ -171,7 +171,7 @@ static int open_encoder(Job *job, OutputStream *ost, unsigned char *consumed)
         enc->sample_fmt = av_buffersink_get_format(sink);
         enc->sample_rate = av_buffersink_get_sample_rate(sink);
         if ((ret = av_buffersink_get_ch_layout(sink, &enc->ch_layout)) < 0)
-            return fail_av(EXIT_FAILURE_PROCESSING, ret, field, "channel layout");
+            return fail_av(EXIT_FAILURE_PROCESSING, ret, field, "channel layout of [%s]", ost->label);
         enc->time_base = (AVRational){ 1, enc->sample_rate };
     }
     if (of->oc->oformat->flags & AVFMT_GLOBALHEADER)
@@ -203,7 +203,7 @@ static int open_encoder(Job *job, OutputStream *ost, unsigned char *consumed)
     if (!(ost->st = avformat_new_stream(of->oc, NULL)))
         return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
     if ((ret = avcodec_parameters_from_context(ost->st->codecpar, enc)) < 0)
-        return fail_av(EXIT_FAILURE_PROCESSING, ret, field, "stream parameters");
+        return fail_av(EXIT_FAILURE_PROCESSING, ret, field, "stream parameters of [%s]", ost->label);
     ost->st->time_base = enc->time_base;
     if (ost->type == AVMEDIA_TYPE_VIDEO) {
         ost->st->avg_frame_rate = enc->framerate;
@@ -220,7 +220,8 @@ static int open_file(OutputFile *of)
     int ret;
 
     if (!(oc->oformat->flags & AVFMT_NOFILE)) {
-        av_dict_set(&opts, "protocol_whitelist", "file", 0);
+        if (av_dict_set(&opts, "protocol_whitelist", "file", 0) < 0)
+            return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
         errlog_reset();
         ret = avio_open2(&oc->pb, path_to_url(of->spec->path, url, sizeof(url)), AVIO_FLAG_WRITE, NULL, &opts);
         av_dict_free(&opts);
@@ -231,8 +232,10 @@ static int open_file(OutputFile *of)
     }
     /* Nested files (segments, playlists) are opened with the same restriction. */
     if (av_dict_copy(&opts, of->spec->format_options, 0) < 0 ||
-        av_dict_set(&opts, "protocol_whitelist", "file", 0) < 0)
+        av_dict_set(&opts, "protocol_whitelist", "file", 0) < 0) {
+        av_dict_free(&opts);
         return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+    }
     errlog_reset();
     ret = avformat_write_header(oc, &opts); /* may return 1 on success */
     if (ret < 0) {
@@ -240,7 +243,6 @@ static int open_file(OutputFile *of)
         snprintf(field, sizeof(field), "outputs[%d]", of->index);
         return fail_av(EXIT_FAILURE_PROCESSING, ret, field, "%s: writing the header", of->spec->path);
     }
-    of->header_written = 1;
     snprintf(field, sizeof(field), "outputs[%d].format_options", of->index);
     ret = leftover_option(opts, field);
     av_dict_free(&opts);
@@ -304,9 +306,13 @@ int output_encode(Job *job, OutputStream *ost, AVFrame *frame)
     AVCodecContext *enc = ost->enc;
     int ret;
 
+    errlog_reset(); /* a failure below should carry the encoder's or muxer's reason */
     if (frame) {
         AVRational tb = av_buffersink_get_time_base(ost->sink);
-        int64_t pts = frame->pts == AV_NOPTS_VALUE ? ost->next_pts : av_rescale_q(frame->pts, tb, enc->time_base);
+        /* av_rescale_q() answers INT64_MIN (AV_NOPTS_VALUE) when the result does not fit. */
+        int64_t pts = frame->pts == AV_NOPTS_VALUE ? AV_NOPTS_VALUE : av_rescale_q(frame->pts, tb, enc->time_base);
+        if (pts == AV_NOPTS_VALUE)
+            pts = ost->next_pts;
         if (ost->type == AVMEDIA_TYPE_VIDEO) {
             /* Variable-rate input on a 1/fps time base can round two frames to
              * one timestamp; keep the first (like ffmpeg -fps_mode vfr). */
@@ -315,11 +321,16 @@ int output_encode(Job *job, OutputStream *ost, AVFrame *frame)
                 return 0;
             }
             ost->last_pts = pts;
-            frame->duration = frame->duration > 0 ? av_rescale_q(frame->duration, tb, enc->time_base) : 0;
+            frame->duration = frame->duration > 0 ? FFMAX(av_rescale_q(frame->duration, tb, enc->time_base), 0) : 0;
             /* A decoded frame's type would force keyframes at the source's. */
             frame->pict_type = AV_PICTURE_TYPE_NONE;
             ost->next_pts = ts_add(pts, 1);
         } else {
+            /* Audio that steps back in time (broken input timestamps) would make
+             * the muxer refuse its packets: play it on from where the last frame ended. */
+            if (ost->last_pts != AV_NOPTS_VALUE && pts < ost->next_pts)
+                pts = ost->next_pts;
+            ost->last_pts = pts;
             frame->duration = frame->nb_samples;
             ost->next_pts = ts_add(pts, frame->nb_samples);
         }
@@ -344,7 +355,6 @@ int outputs_finish(Job *job)
         snprintf(field, sizeof(field), "outputs[%d]", i);
         errlog_reset();
         ret = av_write_trailer(of->oc);
-        of->header_written = 0;
         if (ret < 0)
             return fail_av(EXIT_FAILURE_PROCESSING, ret, field, "%s: finishing the file", of->spec->path);
         if (!(of->oc->oformat->flags & AVFMT_NOFILE) && (ret = avio_closep(&of->oc->pb)) < 0)

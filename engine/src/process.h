@@ -12,6 +12,9 @@
 
 #include "spec.h"
 
+/* Consecutive empty packets after which an input is taken to be stuck. */
+#define MAX_EMPTY_PACKETS 100000
+
 typedef struct InputStream {
     AVStream *st;
     AVCodecContext *dec;          /* opened when a graph input uses the stream */
@@ -32,6 +35,7 @@ typedef struct InputFile {
     InputStream *streams;
     unsigned nb_streams;          /* streams known after opening; later ones are ignored */
     int64_t ts_offset;            /* subtracted from timestamps (AV_TIME_BASE), so outputs start at 0 */
+    int empty_packets;            /* read in a row; bounded (MAX_EMPTY_PACKETS) */
     int eof;
 } InputFile;
 
@@ -46,7 +50,7 @@ typedef struct OutputStream {
     AVCodecContext *enc;
     AVStream *st;
     int64_t next_pts;             /* encoder time base */
-    int64_t last_pts;             /* video: last pts sent, to drop duplicates */
+    int64_t last_pts;             /* last pts sent; AV_NOPTS_VALUE before the first frame */
     int64_t last_us;              /* position of the last frame, to pick the stream that lags */
     int64_t dropped;              /* video frames dropped for a repeated timestamp */
     int finished;
@@ -62,7 +66,6 @@ struct OutputFile {
     AVFormatContext *oc;
     int nb_streams;
     OutputStream *streams[MAX_GRAPH_OUTPUTS];
-    int header_written;
 };
 
 typedef struct GraphOutput {      /* an unconnected graph output pad */

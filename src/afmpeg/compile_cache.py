@@ -4,9 +4,12 @@ Compiling the multi-megabyte engine takes seconds; loading the serialized code t
 Entries live under ``platformdirs.user_cache_dir("afmpeg")/compiled`` (override: ``AFMPEG_CACHE_DIR`` or the
 ``cache_dir`` argument), in a directory only the current user can read or write (mode 0700), because wasmtime
 runs serialized code without checking it. The key is the SHA-256 of the wasm bytes + the wasmtime version + the
-platform + every engine Config flag afmpeg sets. Next to each entry sits the SHA-256 of the serialized file,
-checked before loading; a mismatch or a failing ``Module.deserialize_file`` (for example on a CPU missing a
-feature the code was compiled for) means: recompile and overwrite. Writes are atomic (temp file + rename).
+platform + every engine Config flag afmpeg sets. Next to each entry sits the SHA-256 of the serialized file.
+The entry is read once, its bytes are checked against the digest, and exactly those bytes are deserialized (a
+file swapped between a check and a load could not slip through). A mismatch, an unreadable digest or a failing
+deserialize (for example on a CPU missing a feature the code was compiled for) means: recompile and overwrite.
+Writes are atomic (temp file + rename), so threads and processes compiling the same module at once each leave a
+complete entry; compilation is deterministic, so they agree.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ def wasmtime_version() -> str:
 def default_cache_dir() -> Path:
     env = os.environ.get("AFMPEG_CACHE_DIR")
     if env:
-        return Path(env)
+        return Path(env).expanduser()
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("afmpeg")) / "compiled"
@@ -74,12 +77,19 @@ def _private_dir(path: Path) -> bool:
         return False
 
 
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+def _load_verified(engine: wasmtime.Engine, entry: Path, digest_file: Path) -> wasmtime.Module | None:
+    """The cached module if the entry matches its digest and deserializes; ``None`` otherwise."""
+    try:
+        expected = digest_file.read_bytes().strip()
+        data = entry.read_bytes()
+    except OSError:
+        return None
+    if not expected or hashlib.sha256(data).hexdigest().encode() != expected:
+        return None
+    try:
+        return wasmtime.Module.deserialize(engine, data)
+    except wasmtime.WasmtimeError:
+        return None
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -123,7 +133,7 @@ def load_or_compile(
     if cache_dir is False:
         directory = None
     else:
-        directory = Path(cache_dir) if cache_dir not in (None, True) else default_cache_dir()  # type: ignore[arg-type]
+        directory = default_cache_dir() if cache_dir in (None, True) else Path(cache_dir).expanduser()  # type: ignore[arg-type]
         if not _private_dir(directory):
             directory = None
 
@@ -132,14 +142,9 @@ def load_or_compile(
         entry = directory / f"{key}.cwasm"
         digest_file = directory / f"{key}.cwasm.sha256"
         start = time.perf_counter()
-        try:
-            if entry.is_file() and digest_file.is_file():
-                expected = digest_file.read_text().strip()
-                if expected and _file_sha256(entry) == expected:
-                    module = wasmtime.Module.deserialize_file(engine, str(entry))
-                    return module, CompileInfo(compiled=False, seconds=time.perf_counter() - start, path=entry, key=key)
-        except (OSError, wasmtime.WasmtimeError):
-            pass  # corrupt, foreign or incompatible: recompile below
+        module = _load_verified(engine, entry, digest_file)
+        if module is not None:
+            return module, CompileInfo(compiled=False, seconds=time.perf_counter() - start, path=entry, key=key)
 
     start = time.perf_counter()
     module = wasmtime.Module(engine, wasm)
@@ -149,6 +154,6 @@ def load_or_compile(
             serialized = bytes(module.serialize())
             _atomic_write(entry, serialized)
             _atomic_write(digest_file, (hashlib.sha256(serialized).hexdigest() + "\n").encode())
-        except OSError:
+        except (OSError, wasmtime.WasmtimeError):
             pass  # a cache we cannot write is not an error
     return module, CompileInfo(compiled=True, seconds=seconds, path=entry, key=key)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,8 @@ from .job import Input, ProbeJob, ProcessJob, job_to_dict
 from .memfs import MemoryFS
 from .results import ProbeResult, ProcessResult, VersionInfo
 from .wasi import _raw
-from .wasi.host import EXIT_MARKER, WasiCall, define_imports, register_state, unregister_state
+from .wasi.host import WasiCall
+from .wasi.linker import EXIT_MARKER, define_imports, register_state, unregister_state
 
 __all__ = ["Runtime", "CommandResult", "find_module", "DEFAULT_MODULE_NAME"]
 
@@ -108,10 +109,12 @@ class CommandResult:
 
     @property
     def stderr_text(self) -> str:
+        """``stderr`` decoded as UTF-8 (invalid bytes replaced)."""
         return self.stderr.decode("utf-8", errors="replace")
 
     @property
     def crashed(self) -> bool:
+        """True when the guest trapped instead of exiting."""
         return self.trap is not None
 
 
@@ -200,7 +203,7 @@ class Runtime:
         *,
         fs: Any = None,
         root: str | None = None,
-        on_progress: Any = None,
+        on_progress: Callable[[bytes], None] | None = None,
     ) -> CommandResult:
         """Run the module's ``_start`` with ``args`` as argv (WASI command semantics); never raises for guest
         failures — exit code, captured output, trap text and host-side errors are all in the result.
@@ -287,16 +290,22 @@ class Runtime:
         1 / 2 / 3, :class:`EngineCrash` if the guest trapped.
         """
         job_dict = dict(job)
-        argv = [ENGINE_ARGV0, json.dumps(job_dict, separators=(",", ":"), ensure_ascii=False)]
+        try:
+            text = json.dumps(job_dict, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError) as exc:  # e.g. a Path object, or NaN (which the engine sees as bad JSON)
+            raise JobSpecError(f"the job cannot be sent as JSON: {exc}", job=job_dict) from exc
+        argv = [ENGINE_ARGV0, text]
         res = self.run_command(argv, fs=fs, root=root)
         stderr = res.stderr_text
         answer = _parse_result_line(res.stdout)
-        host_note = ""
+        notes = ""
+        if res.write_errors:  # the guest saw these as errors from close(); the cause is here
+            notes += "; could not write output: " + "; ".join(res.write_errors)
         if res.host_errors:
-            host_note = "; host errors: " + " | ".join(e.strip().splitlines()[-1] for e in res.host_errors[:3])
+            notes += "; host errors: " + " | ".join(e.strip().splitlines()[-1] for e in res.host_errors[:3])
         if res.trap is not None:
             raise EngineCrash(
-                f"the engine crashed: {trap_summary(res.trap)}{host_note}",
+                f"the engine crashed: {trap_summary(res.trap)}{notes}",
                 trap_code=res.trap_code,
                 stderr=stderr,
                 job=job_dict,
@@ -308,14 +317,12 @@ class Runtime:
                 message = str(answer["error"])
             else:
                 last = next((ln for ln in reversed(stderr.splitlines()) if ln.strip()), "")
-                message = f"engine exited with code {res.exit_code} without a result"
+                message = "the engine printed no result"
                 if last:
                     message += f"; last log line: {last.strip()}"
-            raise error_for_exit(res.exit_code, message + host_note, stderr=stderr, job=job_dict, details=answer)
+            raise error_for_exit(res.exit_code, message + notes, stderr=stderr, job=job_dict, details=answer)
         if res.write_errors:
-            raise ProcessingError(
-                "could not write output: " + "; ".join(res.write_errors), exit_code=0, stderr=stderr, job=job_dict
-            )
+            raise ProcessingError(notes.removeprefix("; "), exit_code=0, stderr=stderr, job=job_dict)
         if answer is None:
             raise AfmpegError("the engine printed no JSON result", exit_code=0, stderr=stderr, job=job_dict)
         return answer

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,6 +46,8 @@ static const char *errname(int e)
     case ESPIPE: return "ESPIPE";
     case EIO: return "EIO";
     case ENOSYS: return "ENOSYS";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
+    case EMFILE: return "EMFILE";
     default: return "OTHER";
     }
 }
@@ -505,6 +508,92 @@ static int cmd_noclose(int argc, char **argv)
     _Exit(atoi(argc >= 5 ? argv[4] : "0"));
 }
 
+/* open each path with MODE (letters: r read, w write, c O_CREAT, x O_EXCL, t O_TRUNC, d O_DIRECTORY, a O_APPEND)
+ * and report the errno the guest sees */
+static int cmd_openmode(int argc, char **argv)
+{
+    CHECK(argc >= 3, "usage: openmode MODE PATH...");
+    const char *m = argv[2];
+    int rd = strchr(m, 'r') != NULL, wr = strchr(m, 'w') != NULL;
+    int flags = rd && wr ? O_RDWR : wr ? O_WRONLY : O_RDONLY;
+    if (strchr(m, 'c')) flags |= O_CREAT;
+    if (strchr(m, 'x')) flags |= O_EXCL;
+    if (strchr(m, 't')) flags |= O_TRUNC;
+    if (strchr(m, 'd')) flags |= O_DIRECTORY;
+    if (strchr(m, 'a')) flags |= O_APPEND;
+    for (int i = 3; i < argc; i++) {
+        errno = 0;
+        int fd = open(argv[i], flags, 0644);
+        printf("%s %s\n", argv[i], fd >= 0 ? "OK" : errname(errno));
+        if (fd >= 0)
+            close(fd);
+    }
+    return 0;
+}
+
+static int cmd_mv(int argc, char **argv)
+{
+    CHECK(argc >= 4, "usage: mv OLD NEW");
+    printf("mv %s\n", rename(argv[2], argv[3]) == 0 ? "OK" : errname(errno));
+    return 0;
+}
+
+/* sleep MS milliseconds, relative then absolute; report whether the monotonic clock moved at least that far */
+static int cmd_sleep(int argc, char **argv)
+{
+    CHECK(argc >= 3, "usage: sleep MS");
+    int64_t ns = (int64_t)atoi(argv[2]) * 1000000;
+    struct timespec a, b, req = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)};
+    CHECK(clock_gettime(CLOCK_MONOTONIC, &a) == 0, "monotonic");
+    CHECK(nanosleep(&req, NULL) == 0, "nanosleep");
+    CHECK(clock_gettime(CLOCK_MONOTONIC, &b) == 0, "monotonic");
+    int64_t rel = (int64_t)(b.tv_sec - a.tv_sec) * 1000000000 + (b.tv_nsec - a.tv_nsec);
+    struct timespec until = b;
+    until.tv_nsec += req.tv_nsec;
+    until.tv_sec += req.tv_sec + until.tv_nsec / 1000000000;
+    until.tv_nsec %= 1000000000;
+    CHECK(clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == 0, "clock_nanosleep abstime");
+    CHECK(clock_gettime(CLOCK_MONOTONIC, &a) == 0, "monotonic");
+    int64_t abs_late = (int64_t)(a.tv_sec - until.tv_sec) * 1000000000 + (a.tv_nsec - until.tv_nsec);
+    printf("relative %s\nabsolute %s\n", rel >= ns ? "ok" : "short", abs_late >= 0 ? "ok" : "early");
+    return 0;
+}
+
+/* fill the fd table, then try to create PATH: the failed open must not create it */
+static int cmd_emfile(int argc, char **argv)
+{
+    CHECK(argc >= 3, "usage: emfile PATH");
+    int n = 0;
+    while (open("/dev/null", O_RDONLY) >= 0)
+        n++;
+    printf("full %s\n", errname(errno));
+    int fd = open(argv[2], O_WRONLY | O_CREAT, 0644);
+    printf("create %s\n", fd >= 0 ? "OK" : errname(errno));
+    return n > 0 ? 0 : 1;
+}
+
+/* writev with zero-length and many buffers, then readv across EOF into several buffers */
+static int cmd_iov(int argc, char **argv)
+{
+    CHECK(argc >= 3, "usage: iov PATH");
+    int fd = open(argv[2], O_RDWR | O_CREAT | O_TRUNC, 0644);
+    CHECK(fd >= 0, "open");
+    struct iovec w[6] = {{"", 0}, {"ab", 2}, {"", 0}, {"cde", 3}, {"f", 1}, {"", 0}};
+    CHECK(writev(fd, w, 6) == 6, "writev");
+    CHECK(writev(fd, w, 0) == 0, "writev of nothing");
+    CHECK(lseek(fd, 1, SEEK_SET) == 1, "seek");
+    char b1[2], b2[1], b3[10] = {0}, b4[4] = "zzz";
+    struct iovec r[5] = {{b1, 2}, {b2, 0}, {b2, 1}, {b3, 10}, {b4, 4}};
+    CHECK(readv(fd, r, 5) == 5, "readv stops at EOF");
+    CHECK(memcmp(b1, "bc", 2) == 0 && b2[0] == 'd' && memcmp(b3, "ef", 2) == 0, "readv content");
+    CHECK(strcmp(b4, "zzz") == 0, "buffers after EOF untouched");
+    CHECK(readv(fd, r, 5) == 0, "readv at EOF");
+    CHECK(lseek(fd, 0, SEEK_CUR) == 6, "position after readv");
+    close(fd);
+    printf("ok\n");
+    return 0;
+}
+
 /*
  * Engine mode: argv[1] is a JSON job (as afmpeg's Runtime.call sends it). The "op" picks a canned answer, so
  * the Python side's result parsing and error mapping can be tested without FFmpeg.
@@ -614,6 +703,11 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "readwhilewrite")) return cmd_readwhilewrite(argc, argv);
     if (!strcmp(cmd, "env")) return cmd_env();
     if (!strcmp(cmd, "noclose")) return cmd_noclose(argc, argv);
+    if (!strcmp(cmd, "openmode")) return cmd_openmode(argc, argv);
+    if (!strcmp(cmd, "mv")) return cmd_mv(argc, argv);
+    if (!strcmp(cmd, "sleep")) return cmd_sleep(argc, argv);
+    if (!strcmp(cmd, "emfile")) return cmd_emfile(argc, argv);
+    if (!strcmp(cmd, "iov")) return cmd_iov(argc, argv);
     if (!strcmp(cmd, "json")) { /* behave like the engine: one JSON line, exit code argv[2] */
         int code = argc >= 3 ? atoi(argv[2]) : 0;
         if (argc >= 4)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import stat
+import subprocess
+import sys
+import threading
+import types
 from pathlib import Path
 
 import pytest
@@ -51,8 +56,6 @@ def test_undeserializable_entry_is_recompiled(guest_wasm: Path, tmp_path: Path) 
     [entry] = _entries(cache)
     # garbage with a *matching* digest: deserialize fails, so compile again
     entry.write_bytes(b"definitely not compiled code")
-    import hashlib
-
     (entry.parent / (entry.name + ".sha256")).write_text(hashlib.sha256(entry.read_bytes()).hexdigest())
     rt = afmpeg.Runtime(guest_wasm, cache_dir=cache)
     assert not rt.from_cache
@@ -95,3 +98,88 @@ def test_config_has_epoch_interruption(runtime: afmpeg.Runtime) -> None:
     # a store without a deadline would trap at once with epoch interruption on: the runtime sets one
     runtime.engine.increment_epoch()
     assert runtime.run_command(["guest", "exit", "3"]).exit_code == 3
+
+
+def test_garbage_digest_file_is_recompiled(guest_wasm: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    afmpeg.Runtime(guest_wasm, cache_dir=cache)
+    [entry] = _entries(cache)
+    (entry.parent / (entry.name + ".sha256")).write_bytes(b"\xff\xfe not even text")
+    rt = afmpeg.Runtime(guest_wasm, cache_dir=cache)  # must not raise UnicodeDecodeError
+    assert not rt.from_cache
+    assert afmpeg.Runtime(guest_wasm, cache_dir=cache).from_cache
+
+
+def test_the_bytes_checked_are_the_bytes_loaded(
+    guest_wasm: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An entry swapped on disk right after its digest was checked must not be what gets loaded."""
+    cache = tmp_path / "cache"
+    afmpeg.Runtime(guest_wasm, cache_dir=cache)
+    [entry] = _entries(cache)
+    size = entry.stat().st_size
+    real_sha256 = hashlib.sha256
+
+    class SwapAfterCheck:
+        def __init__(self, data: bytes = b"") -> None:
+            self.h, self.n = real_sha256(data), len(data)
+
+        def update(self, data: bytes) -> None:
+            self.h.update(data)
+            self.n += len(data)
+
+        def hexdigest(self) -> str:
+            if self.n == size:  # the entry was just hashed: swap it before it is loaded
+                entry.write_bytes(b"swapped in after the check")
+            return self.h.hexdigest()
+
+    monkeypatch.setattr(compile_cache, "hashlib", types.SimpleNamespace(sha256=SwapAfterCheck))
+    rt = afmpeg.Runtime(guest_wasm, cache_dir=cache)
+    assert rt.from_cache  # the verified bytes were loaded, not the file's new content
+    assert rt.run_command(["guest", "exit", "7"]).exit_code == 7
+
+
+def test_cache_dir_expands_the_home_directory(
+    guest_wasm: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    afmpeg.Runtime(guest_wasm, cache_dir="~/afmpeg-cache")
+    assert len(_entries(tmp_path / "home" / "afmpeg-cache")) == 1
+    assert not (tmp_path / "~").exists()
+
+
+def test_concurrent_compiles_leave_a_valid_entry(guest_wasm: Path, tmp_path: Path) -> None:
+    """Threads and processes compiling the same module into one cache at once all succeed, and the entry
+    they leave verifies and loads."""
+    cache = tmp_path / "cache"
+    script = (
+        "import sys, afmpeg; rt = afmpeg.Runtime(sys.argv[1], cache_dir=sys.argv[2]); "
+        "sys.exit(rt.run_command(['guest', 'exit', '0']).exit_code)"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, str(guest_wasm), str(cache)], stderr=subprocess.PIPE)
+        for _ in range(3)
+    ]
+    errors: list[str] = []
+
+    def worker() -> None:
+        try:
+            if afmpeg.Runtime(guest_wasm, cache_dir=cache).run_command(["guest", "exit", "3"]).exit_code != 3:
+                errors.append("wrong exit code")
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err.decode()
+    assert errors == []
+    assert len(_entries(cache)) == 1
+    assert list(cache.glob("*.tmp")) == []
+    rt = afmpeg.Runtime(guest_wasm, cache_dir=cache)
+    assert rt.from_cache and rt.run_command(["guest", "exit", "5"]).exit_code == 5

@@ -106,7 +106,8 @@ def test_exit_codes_map_to_exceptions(runtime: afmpeg.Runtime, op: str, exc: typ
 def test_nonzero_exit_without_json_is_clear(runtime: afmpeg.Runtime) -> None:
     with pytest.raises(afmpeg.ProcessingError) as info:
         runtime.call({"op": "silent"})
-    assert "exited with code 1 without a result" in str(info.value)
+    assert str(info.value).startswith("the engine printed no result; last log line: the last log line")
+    assert str(info.value).endswith("(engine exit code 1)")
     assert "the last log line" in str(info.value)
 
 
@@ -200,3 +201,18 @@ def test_probe_accepts_path_objects(runtime: afmpeg.Runtime) -> None:
     fs = afmpeg.MemoryFS()
     fs.pipe_file("/input.bin", b"x")
     assert runtime.probe(PurePosixPath("input.bin"), fs=fs)[0].ok
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (float("nan"), "Out of range float"),
+        (float("inf"), "Out of range float"),
+        (Path("a.wav"), "PosixPath|WindowsPath"),
+    ],
+)
+def test_jobs_that_are_not_json_fail_clearly(runtime: afmpeg.Runtime, value: object, problem: str) -> None:
+    job = {"op": "process", "inputs": [{"path": "a.wav", "seek": {"start": value}}], "outputs": ["o.wav"]}
+    with pytest.raises(afmpeg.JobSpecError, match=f"cannot be sent as JSON: .*({problem})") as info:
+        runtime.call(job)
+    assert info.value.job == job

@@ -279,3 +279,62 @@ def test_memory_limit(guest_wasm, compile_cache_dir) -> None:
 def test_unknown_command_exit_code(run) -> None:
     res = run("no-such-command")
     assert res.exit_code == 64
+
+
+# ---------------------------------------------------------------- POSIX details wasi-libc relies on
+
+
+def test_iovecs_with_empty_buffers_and_partial_reads_at_eof(run, view: FsView) -> None:
+    res = run("iov", "v.bin")
+    assert out(res) == "ok\n"
+    assert view.get("v.bin") == b"abcdef"
+
+
+def test_rename_of_names_with_glob_characters(run, view: FsView) -> None:
+    # fsspec's mv() expands *?[ in names: "[a].txt" matched "a.txt", "d*" swept up "d1"
+    view.put("a.txt", b"plain")
+    view.put("[a].txt", b"bracketed")
+    assert out(run("mv", "[a].txt", "x.txt")) == "mv OK\n"
+    assert view.get("x.txt") == b"bracketed" and view.get("a.txt") == b"plain"
+    assert not view.exists("[a].txt")
+    view.put("d1/f", b"1")
+    view.put("d*/g", b"2")
+    assert out(run("mv", "d*", "e")) == "mv OK\n"
+    assert view.get("e/g") == b"2" and view.get("d1/f") == b"1"
+    assert not view.exists("e/d1") and not view.exists("d*")
+
+
+def test_rename_directory_tree(run, view: FsView) -> None:
+    view.put("src/a.txt", b"A")
+    view.put("src/deep/b.txt", b"B")
+    view.mkdir("src/empty")
+    assert out(run("mv", "src", "dst")) == "mv OK\n"
+    assert view.get("dst/a.txt") == b"A" and view.get("dst/deep/b.txt") == b"B"
+    assert view.exists("dst/empty") and not view.exists("src")
+
+
+def test_open_errors_match_posix(run, view: FsView) -> None:
+    view.put("f.txt", b"x")
+    view.mkdir("d")
+    res = run("openmode", "r", "f.txt/x", "f.txt/.", "f.txt/", "a" * 5000)
+    assert out(res).splitlines() == [
+        "f.txt/x ENOTDIR",  # a path through a file
+        "f.txt/. ENOTDIR",
+        "f.txt/ ENOTDIR",
+        "a" * 5000 + " ENAMETOOLONG",  # the same on every backend
+    ]
+    assert out(run("openmode", "rc", "d", "new/")) == "d EISDIR\nnew/ EISDIR\n"
+    assert out(run("openmode", "w", "d")) == "d EISDIR\n"
+    assert out(run("openmode", "rd", "f.txt", "d")) == "f.txt ENOTDIR\nd OK\n"
+    assert out(run("openmode", "wc", "f.txt/new")) == "f.txt/new ENOTDIR\n"
+
+
+def test_a_failed_open_creates_nothing(run, view: FsView) -> None:
+    res = run("emfile", "victim.txt")
+    assert out(res) == "full EMFILE\ncreate EMFILE\n"
+    assert not view.exists("victim.txt")
+
+
+def test_sleep_waits(run) -> None:
+    # poll_oneoff must honour clock subscriptions (relative and absolute), not return at once
+    assert out(run("sleep", "30")) == "relative ok\nabsolute ok\n"

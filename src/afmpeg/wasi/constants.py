@@ -39,6 +39,11 @@ ETIMEDOUT = 73
 EXDEV = 75
 ENOTCAPABLE = 76
 
+#: WASI errno value -> name ("ENOENT"), for messages.
+ERRNO_NAMES: dict[int, str] = {
+    value: name for name, value in dict(globals()).items() if name.startswith("E") and isinstance(value, int)
+}
+
 #: Host (Python ``errno``) value -> WASI errno, for ``OSError`` raised by filesystems.
 HOST_TO_WASI_ERRNO: dict[int, int] = {
     _host_errno.E2BIG: E2BIG,
@@ -157,4 +162,14 @@ EVENTTYPE_CLOCK = 0
 EVENTTYPE_FD_READ = 1
 EVENTTYPE_FD_WRITE = 2
 
+SUBCLOCKFLAGS_ABSTIME = 1 << 0
+
 PREOPENTYPE_DIR = 0
+
+# --- sizes -----------------------------------------------------------------
+#: Largest file offset a guest can express (``off_t`` is a signed 64-bit integer).
+MAX_OFFSET = (1 << 63) - 1
+#: wasi-libc's ``PATH_MAX``; longer guest paths are ``ENAMETOOLONG`` on every backend.
+PATH_MAX = 4096
+#: wasi-libc's ``IOV_MAX``.
+IOV_MAX = 1024

@@ -1,24 +1,19 @@
-"""WASI preview1 implemented in Python over fsspec (the ``wasi_snapshot_preview1`` import module).
+"""The WASI preview1 functions, over the mounts of one guest run.
 
 One :class:`WasiCall` holds everything a single guest run owns: argv, the fd table, the mounts, captured
-stdout/stderr, the exit code. Host functions are plain methods named after the WASI imports; they receive the
-raw (unsigned) integer arguments and return a WASI errno. They are reached through a single raw ctypes
-trampoline (see :mod:`afmpeg.wasi._raw`) that
+stdout/stderr, the exit code. Its methods are named after the WASI imports; they receive the raw (unsigned)
+integer arguments and return a WASI errno, or raise :class:`WasiError`. They are reached through the
+trampoline in :mod:`afmpeg.wasi.linker`, which turns anything else they raise into an errno.
 
-* finds the call's state through the Store's context data (never a global "current call"),
-* turns *every* Python exception into an errno (``EIO`` unless it maps to something better) and records it on
-  the state, so nothing is ever raised into wasmtime,
-* implements ``proc_exit`` (and Ctrl-C during a host call) by returning a freshly made trap with a marker
-  message, after recording the exit code on the state.
+Guest memory is only touched through :meth:`WasiCall._span`, which bounds-checks every pointer *before* the
+host does any work for it.
 """
 
 from __future__ import annotations
 
 import ctypes
-import itertools
 import os
 import struct
-import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -27,56 +22,53 @@ from typing import Any
 
 from . import _raw
 from . import constants as c
-from .vfs import (
-    CaptureHandle,
-    DevMount,
-    DirHandle,
-    FsspecMount,
-    Handle,
-    Mount,
-    NullHandle,
-    SpoolHandle,
-    Stat,
-    WasiError,
-    resolve,
-)
-
-WASI_MODULE = "wasi_snapshot_preview1"
-EXIT_MARKER = "afmpeg:proc_exit"
-INTERRUPT_MARKER = "afmpeg:host-interrupt"
+from .errors import WasiError, errno_for
+from .handles import CaptureHandle, DirHandle, Handle, NullHandle, SpoolHandle, Stat
+from .mounts import DevMount, FsspecMount, Mount
+from .paths import resolve
 
 MAX_FDS = 4096
+MAX_SUBSCRIPTIONS = 4096
 STDERR_TAIL = 64 * 1024
 STDOUT_LIMIT = 64 * 1024 * 1024
-MAX_IO = 1 << 30  # cap for a single read/write request
+MAX_IO = 1 << 30  # bytes moved by one read/write call at most (POSIX allows short transfers)
+MAX_HOST_ERRORS = 100
+
+#: What :meth:`WasiCall.proc_exit` returns: the trampoline ends the guest with a trap (no exception involved).
+EXIT = -1
 
 _u32 = struct.Struct("<I")
 _u64 = struct.Struct("<Q")
 _iovec = struct.Struct("<II")
-_filestat = struct.Struct("<QQBxxxxxxxQQQQQ")  # 64 bytes
-_fdstat = struct.Struct("<BxHxxxxQQ")  # 24 bytes
-_prestat = struct.Struct("<BxxxI")  # 8 bytes
-_dirent = struct.Struct("<QQIBxxx")  # 24 bytes
-_subscription = struct.Struct("<QB7xIxxxxQQH6x")  # 48 bytes (clock variant layout)
-_event = struct.Struct("<QHBxxxxxQH6x")  # 32 bytes
+_filestat = struct.Struct("<QQBxxxxxxxQQQQQ")  # dev, ino, filetype, nlink, size, atim, mtim, ctim
+_fdstat = struct.Struct("<BxHxxxxQQ")  # filetype, flags, rights_base, rights_inheriting
+_prestat = struct.Struct("<BxxxI")  # tag, dir name length
+_dirent = struct.Struct("<QQIBxxx")  # d_next, d_ino, d_namlen, d_type; the name follows
+_subscription = struct.Struct("<QB7xIxxxxQQH6x")  # userdata, tag, clock id | fd, timeout, precision, flags
+_event = struct.Struct("<QHBxxxxxQH6x")  # userdata, error, type, nbytes, flags
 
-assert _filestat.size == 64 and _fdstat.size == 24 and _prestat.size == 8
-assert _dirent.size == 24 and _subscription.size == 48 and _event.size == 32
+assert (_filestat.size, _fdstat.size, _prestat.size, _dirent.size) == (64, 24, 8, 24)
+assert (_subscription.size, _event.size) == (48, 32)
 
 
 @dataclass
 class FdEntry:
+    """One slot of the fd table."""
+
     handle: Handle
     rights_base: int
     rights_inheriting: int
     fdflags: int = 0
-    preopen: str | None = None  # the guest path for preopened directories
-    mount: Mount | None = None
-    rel: str = ""  # mount-relative path for directories
+    preopen: str | None = None  # the guest path of a preopened directory
+    mount: Mount | None = None  # set for directories
+    rel: str = ""  # mount-relative path of a directory
 
 
-class GuestExit(Exception):
-    """Internal: raised by ``proc_exit`` and caught by the trampoline (never leaves this module)."""
+def _offset(value: int) -> int:
+    """A guest ``off_t`` passed as u64: values with the sign bit set are negative, hence ``EINVAL``."""
+    if value > c.MAX_OFFSET:
+        raise WasiError(c.EINVAL)
+    return value
 
 
 class WasiCall:
@@ -113,14 +105,11 @@ class WasiCall:
             1: FdEntry(self.stdout, c.RIGHTS_FD_WRITE | c.RIGHTS_POLL_FD_READWRITE, 0),
             2: FdEntry(self.stderr, c.RIGHTS_FD_WRITE | c.RIGHTS_POLL_FD_READWRITE, 0),
         }
-        for fd, (name, mount) in enumerate(
-            (("/", self.root_mount), ("/tmp", self.tmp_mount), ("/dev", self.dev_mount)), start=3
-        ):
-            self.fds[fd] = FdEntry(
-                DirHandle(mount, ""), c.RIGHTS_DIRECTORY, c.RIGHTS_ALL, preopen=name, mount=mount, rel=""
-            )
-        # set by the runtime / trampoline
-        self.memory: Any = None  # wasmtime_memory_t (ctypes struct) of the instance
+        preopens = (("/", self.root_mount), ("/tmp", self.tmp_mount), ("/dev", self.dev_mount))
+        for fd, (name, mount) in enumerate(preopens, start=3):
+            self.fds[fd] = FdEntry(DirHandle(mount, ""), c.RIGHTS_DIRECTORY, c.RIGHTS_ALL, preopen=name, mount=mount)
+        # set by the runtime / the trampoline
+        self.memory: Any = None  # the instance's wasmtime_memory_t (a ctypes struct, kept alive here)
         self.memory_ref: int = 0
         self.ctx: int = 0
         self._base: int | None = None
@@ -133,27 +122,23 @@ class WasiCall:
         self.memory = memory
         self.memory_ref = ctypes.addressof(memory)
 
+    def begin_host_call(self, ctx: int) -> None:
+        """Called by the trampoline before each host function: memory may have moved or grown since the last."""
+        self.ctx = ctx
+        self._base = None
+
     def record(self, exc: BaseException) -> int:
-        """Record an unexpected host exception and choose the errno for the guest."""
-        if isinstance(exc, OSError) and exc.errno in c.HOST_TO_WASI_ERRNO and not isinstance(exc, BlockingIOError):
-            return c.HOST_TO_WASI_ERRNO[exc.errno]
-        if isinstance(exc, FileNotFoundError):
-            return c.ENOENT
-        if isinstance(exc, FileExistsError):
-            return c.EEXIST
-        if isinstance(exc, IsADirectoryError):
-            return c.EISDIR
-        if isinstance(exc, NotADirectoryError):
-            return c.ENOTDIR
-        if isinstance(exc, PermissionError):
-            return c.EACCES
+        """Choose the errno for an exception a host function raised; record it unless it is an expected one."""
+        errno = errno_for(exc)
+        if errno is not None:
+            return errno
         if isinstance(exc, MemoryError):
-            self.host_errors.append("MemoryError in host function")
-            return c.ENOMEM
-        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=8))
-        if len(self.host_errors) < 100:
+            text, errno = "MemoryError in host function", c.ENOMEM
+        else:
+            text, errno = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=8)), c.EIO
+        if len(self.host_errors) < MAX_HOST_ERRORS:
             self.host_errors.append(text)
-        return c.EIO
+        return errno
 
     def _span(self, ptr: int, n: int) -> int:
         """Absolute host address of guest range ``[ptr, ptr+n)`` after a bounds check (``EFAULT`` otherwise)."""
@@ -167,14 +152,14 @@ class WasiCall:
         return self._base + ptr
 
     def _read_mem(self, ptr: int, n: int) -> bytes:
-        if n == 0:
-            return b""
-        return ctypes.string_at(self._span(ptr, n), n)
+        addr = self._span(ptr, n)
+        return ctypes.string_at(addr, n) if n else b""
 
     def _write_mem(self, ptr: int, data: bytes) -> None:
         n = len(data)
+        addr = self._span(ptr, n)
         if n:
-            ctypes.memmove(self._span(ptr, n), data, n)
+            ctypes.memmove(addr, data, n)
 
     def _view(self, ptr: int, n: int) -> memoryview:
         addr = self._span(ptr, n)
@@ -185,13 +170,6 @@ class WasiCall:
 
     def _put_u64(self, ptr: int, value: int) -> None:
         self._write_mem(ptr, _u64.pack(value & 0xFFFFFFFFFFFFFFFF))
-
-    def _string(self, ptr: int, n: int) -> str:
-        raw = self._read_mem(ptr, n)
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise WasiError(c.EILSEQ) from None
 
     def _entry(self, fd: int) -> FdEntry:
         entry = self.fds.get(fd)
@@ -206,26 +184,39 @@ class WasiCall:
         return entry
 
     def _resolve(self, fd: int, path_ptr: int, path_len: int) -> tuple[Mount, str, bool]:
+        """``(mount, mount-relative path, must_be_dir)`` for a guest path relative to directory ``fd``."""
         entry = self._dir(fd)
-        path = self._string(path_ptr, path_len)
+        if path_len > c.PATH_MAX:
+            raise WasiError(c.ENAMETOOLONG)
+        try:
+            path = self._read_mem(path_ptr, path_len).decode("utf-8")
+        except UnicodeDecodeError:
+            raise WasiError(c.EILSEQ) from None
         rel, must_be_dir = resolve(entry.rel, path)
         assert entry.mount is not None
         return entry.mount, rel, must_be_dir
 
-    def _alloc_fd(self, entry: FdEntry) -> int:
-        for fd in range(len(self.fds) + 1):
-            if fd not in self.fds:
-                break
-        if fd >= MAX_FDS:
+    def _free_fd(self) -> int:
+        """The lowest unused fd (``EMFILE`` when the table is full) — checked before anything is opened."""
+        if len(self.fds) >= MAX_FDS:
             raise WasiError(c.EMFILE)
-        self.fds[fd] = entry
-        return fd
+        return next(fd for fd in range(len(self.fds) + 1) if fd not in self.fds)
 
     def _iovecs(self, iovs: int, n: int) -> list[tuple[int, int]]:
-        if n > 1024:
+        """The ``(buf, len)`` pairs of an iovec array, truncated so that they add up to ``MAX_IO`` at most."""
+        if n > c.IOV_MAX:
             raise WasiError(c.EINVAL)
         raw = self._read_mem(iovs, 8 * n)
-        return [_iovec.unpack_from(raw, 8 * i) for i in range(n)]
+        out = []
+        room = MAX_IO
+        for i in range(n):
+            buf, length = _iovec.unpack_from(raw, 8 * i)
+            length = min(length, room)
+            if length:
+                self._span(buf, length)  # every buffer is checked before any byte moves
+                out.append((buf, length))
+                room -= length
+        return out
 
     def _write_filestat(self, ptr: int, st: Stat) -> None:
         self._write_mem(
@@ -235,7 +226,7 @@ class WasiCall:
     def close(self) -> list[str]:
         """Close every fd and write back pending files (the guest may exit without closing them).
 
-        Returns every write-back failure of the call (including those the guest saw as ``EIO`` from close).
+        Returns every write-back failure of the call (including those the guest saw as an errno from close).
         """
         if self.closed:
             return list(self.write_errors)
@@ -248,15 +239,30 @@ class WasiCall:
             seen.add(id(handle))
             try:
                 self._close_handle(handle)
-            except Exception:  # noqa: BLE001 - already in write_errors
-                pass
+            except WasiError:
+                pass  # already in write_errors
         self.fds.clear()
         for mount in (self.root_mount, self.tmp_mount, self.dev_mount):
             for path, exc in mount.close():
                 self.write_errors.append(f"{path}: {type(exc).__name__}: {exc}")
         return list(self.write_errors)
 
-    # ------------------------------------------------------------------ args / env / clocks / random
+    def _release(self, handle: Handle) -> None:
+        """Close ``handle`` unless another fd still refers to it (the progress device is one shared handle)."""
+        if not any(e.handle is handle for e in self.fds.values()):
+            self._close_handle(handle)
+
+    def _close_handle(self, handle: Handle) -> None:
+        try:
+            handle.close()
+        except Exception as exc:
+            # closing a file opened for writing writes it back to the filesystem: a failure there loses data.
+            # It is reported once, in write_errors; the guest gets the errno.
+            where = handle.spool.rel if isinstance(handle, SpoolHandle) else type(handle).__name__
+            self.write_errors.append(f"{where}: {type(exc).__name__}: {exc}")
+            raise WasiError(errno_for(exc) or c.EIO) from exc
+
+    # ------------------------------------------------------------------ args / env / clocks / random / process
 
     def args_sizes_get(self, argc_ptr: int, size_ptr: int) -> int:
         self._put_u32(argc_ptr, len(self.args))
@@ -285,27 +291,32 @@ class WasiCall:
             self._write_mem(buf, b"".join(items))
         return c.SUCCESS
 
+    @staticmethod
+    def _clock_now(clock_id: int) -> int | None:
+        if clock_id == c.CLOCK_REALTIME:
+            return time.time_ns()
+        if clock_id == c.CLOCK_MONOTONIC:
+            return time.monotonic_ns()
+        if clock_id in (c.CLOCK_PROCESS_CPUTIME_ID, c.CLOCK_THREAD_CPUTIME_ID):
+            return time.thread_time_ns()  # one guest run = one host thread
+        return None
+
     def clock_res_get(self, clock_id: int, out_ptr: int) -> int:
-        if clock_id > c.CLOCK_THREAD_CPUTIME_ID:
+        if self._clock_now(clock_id) is None:
             return c.EINVAL
         self._put_u64(out_ptr, 1000)
         return c.SUCCESS
 
     def clock_time_get(self, clock_id: int, precision: int, out_ptr: int) -> int:
-        if clock_id == c.CLOCK_REALTIME:
-            now = time.time_ns()
-        elif clock_id == c.CLOCK_MONOTONIC:
-            now = time.monotonic_ns()
-        elif clock_id in (c.CLOCK_PROCESS_CPUTIME_ID, c.CLOCK_THREAD_CPUTIME_ID):
-            now = time.thread_time_ns()
-        else:
+        now = self._clock_now(clock_id)
+        if now is None:
             return c.EINVAL
         self._put_u64(out_ptr, now)
         return c.SUCCESS
 
     def random_get(self, buf: int, n: int) -> int:
-        if n:
-            self._write_mem(buf, os.urandom(n))
+        self._span(buf, n)  # before generating n bytes: n is up to 4 GiB
+        self._write_mem(buf, os.urandom(n))
         return c.SUCCESS
 
     def sched_yield(self) -> int:
@@ -313,29 +324,42 @@ class WasiCall:
 
     def proc_exit(self, code: int) -> int:
         self.exit_code = code & 0xFFFFFFFF
-        raise GuestExit
+        return EXIT
 
     def proc_raise(self, sig: int) -> int:
         return c.ENOSYS
 
     def poll_oneoff(self, in_ptr: int, out_ptr: int, nsubs: int, nevents_ptr: int) -> int:
-        if nsubs == 0:
+        """fd subscriptions are always ready (regular files and captured streams never block); when none is
+        given, sleep until the earliest clock subscription expires and report the clocks that did."""
+        if nsubs == 0 or nsubs > MAX_SUBSCRIPTIONS:
             return c.EINVAL
-        if nsubs > 4096:
-            return c.EINVAL
-        raw = self._read_mem(in_ptr, 48 * nsubs)
-        events = []
+        raw = self._read_mem(in_ptr, _subscription.size * nsubs)
+        self._span(out_ptr, _event.size * nsubs)
+        self._span(nevents_ptr, 4)
+        ready: list[bytes] = []
+        clocks: list[tuple[int, int]] = []  # (ns from now, userdata)
         for i in range(nsubs):
-            userdata, tag, _clock_or_fd, _timeout, _precision, _flags = _subscription.unpack_from(raw, 48 * i)
+            userdata, tag, clock_or_fd, timeout, _precision, flags = _subscription.unpack_from(raw, 48 * i)
             if tag == c.EVENTTYPE_CLOCK:
-                events.append(_event.pack(userdata, c.SUCCESS, tag, 0, 0))
+                now = self._clock_now(clock_or_fd)
+                if now is None:
+                    ready.append(_event.pack(userdata, c.EINVAL, tag, 0, 0))
+                else:
+                    clocks.append((timeout - now if flags & c.SUBCLOCKFLAGS_ABSTIME else timeout, userdata))
             elif tag in (c.EVENTTYPE_FD_READ, c.EVENTTYPE_FD_WRITE):
-                err = c.SUCCESS if _clock_or_fd in self.fds else c.EBADF
-                events.append(_event.pack(userdata, err, tag, 0, 0))
+                err = c.SUCCESS if clock_or_fd in self.fds else c.EBADF
+                ready.append(_event.pack(userdata, err, tag, 0, 0))
             else:
                 return c.EINVAL
-        self._write_mem(out_ptr, b"".join(events))
-        self._put_u32(nevents_ptr, len(events))
+        if not ready and clocks:
+            # a plain sleep: it does not end early on time limits; Ctrl-C still reaches the trampoline
+            wait = max(0, min(delay for delay, _ in clocks))
+            if wait:
+                time.sleep(wait / 1e9)
+            ready = [_event.pack(ud, c.SUCCESS, c.EVENTTYPE_CLOCK, 0, 0) for delay, ud in clocks if delay <= wait]
+        self._write_mem(out_ptr, b"".join(ready))
+        self._put_u32(nevents_ptr, len(ready))
         return c.SUCCESS
 
     # ------------------------------------------------------------------ fd operations
@@ -379,12 +403,11 @@ class WasiCall:
         return c.SUCCESS
 
     def fd_filestat_get(self, fd: int, buf: int) -> int:
-        entry = self._entry(fd)
-        self._write_filestat(buf, entry.handle.stat())
+        self._write_filestat(buf, self._entry(fd).handle.stat())
         return c.SUCCESS
 
     def fd_filestat_set_size(self, fd: int, size: int) -> int:
-        self._entry(fd).handle.set_size(size)
+        self._entry(fd).handle.set_size(_offset(size))
         return c.SUCCESS
 
     def fd_filestat_set_times(self, fd: int, atim: int, mtim: int, flags: int) -> int:
@@ -396,7 +419,10 @@ class WasiCall:
         return c.SUCCESS
 
     def fd_allocate(self, fd: int, offset: int, length: int) -> int:
-        self._entry(fd).handle.allocate(offset, length)
+        handle = self._entry(fd).handle
+        if _offset(offset) + _offset(length) > c.MAX_OFFSET:
+            return c.EFBIG
+        handle.allocate(offset, length)
         return c.SUCCESS
 
     def fd_sync(self, fd: int) -> int:
@@ -409,18 +435,8 @@ class WasiCall:
     def fd_close(self, fd: int) -> int:
         entry = self._entry(fd)
         del self.fds[fd]
-        if not any(e.handle is entry.handle for e in self.fds.values()):
-            self._close_handle(entry.handle)
+        self._release(entry.handle)
         return c.SUCCESS
-
-    def _close_handle(self, handle: Handle) -> None:
-        try:
-            handle.close()
-        except Exception as exc:
-            # closing a file opened for writing writes it back to the filesystem: a failure there loses data
-            where = handle.spool.rel if isinstance(handle, SpoolHandle) else type(handle).__name__
-            self.write_errors.append(f"{where}: {type(exc).__name__}: {exc}")
-            raise
 
     def fd_renumber(self, fd: int, to: int) -> int:
         self._entry(fd)
@@ -429,40 +445,34 @@ class WasiCall:
             return c.SUCCESS
         old = self.fds.pop(to)
         self.fds[to] = self.fds.pop(fd)
-        if not any(e.handle is old.handle for e in self.fds.values()):
-            self._close_handle(old.handle)
+        self._release(old.handle)
         return c.SUCCESS
 
-    def fd_read(self, fd: int, iovs: int, iovs_len: int, nread_ptr: int) -> int:
+    def _readable(self, fd: int) -> Handle:
         handle = self._entry(fd).handle
         if handle.filetype == c.FILETYPE_DIRECTORY:
-            return c.EISDIR
+            raise WasiError(c.EISDIR)
         if not handle.readable:
-            return c.EBADF
+            raise WasiError(c.EBADF)
+        return handle
+
+    def fd_read(self, fd: int, iovs: int, iovs_len: int, nread_ptr: int) -> int:
+        handle = self._readable(fd)
         total = 0
         for buf, length in self._iovecs(iovs, iovs_len):
-            if length == 0:
-                continue
-            length = min(length, MAX_IO)
             n = handle.readinto(self._view(buf, length))
             total += n
-            if n < length:
+            if n < length:  # EOF (or a short read): later buffers must not get later bytes
                 break
         self._put_u32(nread_ptr, total)
         return c.SUCCESS
 
     def fd_pread(self, fd: int, iovs: int, iovs_len: int, offset: int, nread_ptr: int) -> int:
-        handle = self._entry(fd).handle
-        if handle.filetype == c.FILETYPE_DIRECTORY:
-            return c.EISDIR
-        if not handle.readable:
-            return c.EBADF
+        handle = self._readable(fd)
+        offset = _offset(offset)
         total = 0
         for buf, length in self._iovecs(iovs, iovs_len):
-            if length == 0:
-                continue
-            self._span(buf, length)
-            data = handle.pread(min(length, MAX_IO), offset + total)
+            data = handle.pread(length, offset + total)
             self._write_mem(buf, data)
             total += len(data)
             if len(data) < length:
@@ -470,31 +480,27 @@ class WasiCall:
         self._put_u32(nread_ptr, total)
         return c.SUCCESS
 
-    def _gather(self, iovs: int, iovs_len: int) -> bytes:
-        parts = [self._read_mem(buf, length) for buf, length in self._iovecs(iovs, iovs_len) if length]
-        return parts[0] if len(parts) == 1 else b"".join(parts)
-
-    def fd_write(self, fd: int, iovs: int, iovs_len: int, nwritten_ptr: int) -> int:
+    def _gather(self, fd: int, iovs: int, iovs_len: int) -> tuple[Handle, bytes]:
         handle = self._entry(fd).handle
         if not handle.writable:
-            return c.EBADF
-        data = self._gather(iovs, iovs_len)
-        n = handle.write(data) if data else 0
-        self._put_u32(nwritten_ptr, n)
+            raise WasiError(c.EBADF)
+        parts = [self._read_mem(buf, length) for buf, length in self._iovecs(iovs, iovs_len)]
+        return handle, parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def fd_write(self, fd: int, iovs: int, iovs_len: int, nwritten_ptr: int) -> int:
+        handle, data = self._gather(fd, iovs, iovs_len)
+        self._put_u32(nwritten_ptr, handle.write(data) if data else 0)
         return c.SUCCESS
 
     def fd_pwrite(self, fd: int, iovs: int, iovs_len: int, offset: int, nwritten_ptr: int) -> int:
-        handle = self._entry(fd).handle
-        if not handle.writable:
-            return c.EBADF
-        data = self._gather(iovs, iovs_len)
-        n = handle.pwrite(data, offset) if data else 0
-        self._put_u32(nwritten_ptr, n)
+        handle, data = self._gather(fd, iovs, iovs_len)
+        offset = _offset(offset)
+        self._put_u32(nwritten_ptr, handle.pwrite(data, offset) if data else 0)
         return c.SUCCESS
 
     def fd_seek(self, fd: int, offset: int, whence: int, out_ptr: int) -> int:
         handle = self._entry(fd).handle
-        if offset >= 1 << 63:
+        if offset > c.MAX_OFFSET:  # the u64 carries a signed delta
             offset -= 1 << 64
         self._put_u64(out_ptr, handle.seek(offset, whence))
         return c.SUCCESS
@@ -504,9 +510,11 @@ class WasiCall:
         return c.SUCCESS
 
     def fd_readdir(self, fd: int, buf: int, buf_len: int, cookie: int, bufused_ptr: int) -> int:
+        """Entries from ``cookie`` on; the last one is cut at ``buf_len`` (the guest then retries bigger)."""
         handle = self._entry(fd).handle
         if not isinstance(handle, DirHandle):
             return c.ENOTDIR
+        self._span(buf, buf_len)
         entries = handle.entries(cookie)
         out = bytearray()
         for index in range(cookie, len(entries)):
@@ -515,7 +523,7 @@ class WasiCall:
             name, filetype, ino = entries[index]
             raw = name.encode("utf-8")
             out += _dirent.pack(index + 1, ino, len(raw), filetype) + raw
-        out = out[:buf_len]
+        del out[buf_len:]
         self._write_mem(buf, bytes(out))
         self._put_u32(bufused_ptr, len(out))
         return c.SUCCESS
@@ -534,27 +542,26 @@ class WasiCall:
         fdflags: int,
         fd_out: int,
     ) -> int:
+        fdflags &= 0xFFFF
         dir_entry = self._dir(fd)
         mount, rel, must_be_dir = self._resolve(fd, path_ptr, path_len)
+        self._span(fd_out, 4)
+        new_fd = self._free_fd()  # before opening: a failed open must not create the file
         rights_base &= dir_entry.rights_inheriting
         rights_inheriting &= dir_entry.rights_inheriting
-        read = bool(rights_base & c.RIGHTS_FD_READ)
-        write = bool(rights_base & c.RIGHTS_FD_WRITE)
-        if oflags & c.OFLAGS_TRUNC and not rights_base & c.RIGHTS_FD_WRITE:
-            write = False
         handle = mount.open(
-            rel, oflags=oflags, read=read, write=write, append=bool(fdflags & c.FDFLAGS_APPEND), must_be_dir=must_be_dir
+            rel,
+            oflags=oflags,
+            read=bool(rights_base & c.RIGHTS_FD_READ),
+            write=bool(rights_base & c.RIGHTS_FD_WRITE),
+            append=bool(fdflags & c.FDFLAGS_APPEND),
+            must_be_dir=must_be_dir,
         )
         if isinstance(handle, DirHandle):
-            base = rights_base & c.RIGHTS_DIRECTORY
-            entry = FdEntry(handle, base, rights_inheriting, fdflags & 0xFFFF, mount=mount, rel=rel)
+            entry = FdEntry(handle, rights_base & c.RIGHTS_DIRECTORY, rights_inheriting, fdflags, mount=mount, rel=rel)
         else:
-            entry = FdEntry(handle, rights_base & c.RIGHTS_REGULAR_FILE, rights_inheriting, fdflags & 0xFFFF)
-        try:
-            new_fd = self._alloc_fd(entry)
-        except WasiError:
-            handle.close()
-            raise
+            entry = FdEntry(handle, rights_base & c.RIGHTS_REGULAR_FILE, rights_inheriting, fdflags)
+        self.fds[new_fd] = entry
         self._put_u32(fd_out, new_fd)
         return c.SUCCESS
 
@@ -585,9 +592,8 @@ class WasiCall:
 
     def path_unlink_file(self, fd: int, path_ptr: int, path_len: int) -> int:
         mount, rel, must_be_dir = self._resolve(fd, path_ptr, path_len)
-        if must_be_dir:
-            st = mount.stat(rel)
-            return c.EISDIR if st.filetype == c.FILETYPE_DIRECTORY else c.ENOTDIR
+        if must_be_dir:  # "x/": a directory (EISDIR) or not one (ENOTDIR); either way not unlinked
+            return c.EISDIR if mount.stat(rel).filetype == c.FILETYPE_DIRECTORY else c.ENOTDIR
         mount.unlink(rel)
         return c.SUCCESS
 
@@ -602,7 +608,7 @@ class WasiCall:
     def path_readlink(self, fd: int, path_ptr: int, path_len: int, buf: int, buf_len: int, used_ptr: int) -> int:
         mount, rel, _ = self._resolve(fd, path_ptr, path_len)
         mount.stat(rel)  # ENOENT if missing
-        return c.EINVAL  # nothing is a symlink
+        return c.EINVAL  # the guest sees no symlinks
 
     def path_symlink(self, old_ptr: int, old_len: int, fd: int, new_ptr: int, new_len: int) -> int:
         return c.ENOTSUP
@@ -611,182 +617,3 @@ class WasiCall:
         self, fd: int, flags: int, old_ptr: int, old_len: int, new_fd: int, new_ptr: int, new_len: int
     ) -> int:
         return c.ENOTSUP
-
-
-# ---------------------------------------------------------------------- registration / trampoline
-
-#: WASI functions we implement, with their expected wasm parameter types ("i" = i32, "I" = i64).
-SIGNATURES: dict[str, str] = {
-    "args_get": "ii",
-    "args_sizes_get": "ii",
-    "environ_get": "ii",
-    "environ_sizes_get": "ii",
-    "clock_res_get": "ii",
-    "clock_time_get": "iIi",
-    "random_get": "ii",
-    "sched_yield": "",
-    "proc_exit": "i",
-    "proc_raise": "i",
-    "poll_oneoff": "iiii",
-    "fd_prestat_get": "ii",
-    "fd_prestat_dir_name": "iii",
-    "fd_fdstat_get": "ii",
-    "fd_fdstat_set_flags": "ii",
-    "fd_fdstat_set_rights": "iII",
-    "fd_filestat_get": "ii",
-    "fd_filestat_set_size": "iI",
-    "fd_filestat_set_times": "iIIi",
-    "fd_advise": "iIIi",
-    "fd_allocate": "iII",
-    "fd_sync": "i",
-    "fd_datasync": "i",
-    "fd_close": "i",
-    "fd_renumber": "ii",
-    "fd_read": "iiii",
-    "fd_pread": "iiiIi",
-    "fd_write": "iiii",
-    "fd_pwrite": "iiiIi",
-    "fd_seek": "iIii",
-    "fd_tell": "ii",
-    "fd_readdir": "iiiIi",
-    "path_open": "iiiiiIIii",
-    "path_filestat_get": "iiiii",
-    "path_filestat_set_times": "iiiiIIi",
-    "path_create_directory": "iii",
-    "path_remove_directory": "iii",
-    "path_unlink_file": "iii",
-    "path_rename": "iiiiii",
-    "path_readlink": "iiiiii",
-    "path_symlink": "iiiii",
-    "path_link": "iiiiiii",
-}
-
-
-@dataclass
-class _Spec:
-    name: str
-    method: Callable[..., int] | None  # None: ENOSYS stub
-    unpack: Callable[[bytes], tuple[int, ...]]
-    nbytes: int
-    has_result: bool
-    trap_message: str | None = None  # for stubs of non-WASI imports
-
-
-_SPECS: list[_Spec | None] = [None]  # env index 0 unused
-_SPEC_INDEX: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], int] = {}  # one spec per distinct import
-_SPECS_LOCK = threading.Lock()
-_STATES: dict[int, WasiCall] = {}
-_KEYS = itertools.count(1)
-
-
-def register_state(state: WasiCall) -> int:
-    key = next(_KEYS)
-    _STATES[key] = state
-    return key
-
-
-def unregister_state(key: int) -> None:
-    _STATES.pop(key, None)
-
-
-def _results_slot(args: int) -> ctypes.c_uint32:
-    return ctypes.c_uint32.from_address(args)
-
-
-def _trampoline(env: int, caller: int, args: int, nargs: int) -> int:
-    state: WasiCall | None = None
-    try:
-        spec = _SPECS[env]
-        assert spec is not None
-        ctx = _raw.caller_context(caller)
-        state = _STATES.get(_raw.context_get_data(ctx) or 0)
-        if state is None:
-            return _raw.new_trap("afmpeg: WASI call without an active call state")
-        if spec.trap_message is not None:
-            return _raw.new_trap(spec.trap_message)
-        state.ctx = ctx
-        state._base = None
-        if spec.method is None:
-            result = c.ENOSYS
-        else:
-            values = spec.unpack(ctypes.string_at(args, spec.nbytes)) if spec.nbytes else ()
-            try:
-                result = spec.method(state, *values)
-            except WasiError as exc:
-                result = exc.errno
-            except GuestExit:
-                return _raw.new_trap(EXIT_MARKER)
-            except (KeyboardInterrupt, SystemExit) as exc:
-                state.interrupt = exc
-                return _raw.new_trap(INTERRUPT_MARKER)
-            except BaseException as exc:  # noqa: BLE001 - never raise into wasmtime
-                result = state.record(exc)
-        if spec.has_result:
-            _results_slot(args).value = result
-        return 0
-    except BaseException as exc:  # noqa: BLE001 - last line of defence: never raise into wasmtime
-        try:
-            if state is not None:
-                if isinstance(exc, KeyboardInterrupt | SystemExit):
-                    state.interrupt = exc
-                else:
-                    state.record(exc)
-            return _raw.new_trap("afmpeg: internal error in WASI host function")
-        except BaseException:  # noqa: BLE001
-            return 0
-
-
-_TRAMPOLINE = _raw.RAW_CALLBACK(_trampoline)
-
-
-def _make_spec(name: str, params: list[str], results: list[str], method: Callable[..., int] | None) -> _Spec:
-    fmt = "<"
-    for kind in params:
-        fmt += "I12x" if kind == "i32" else "Q8x"
-    packer = struct.Struct(fmt)
-    return _Spec(name, method, packer.unpack, packer.size, bool(results))
-
-
-def _kind(valtype: Any) -> str:
-    return str(valtype)
-
-
-def define_imports(linker: Any, module: Any) -> list[str]:
-    """Define every import of ``module`` on ``linker`` (a ``wasmtime.Linker``) through the raw trampoline.
-
-    Known WASI functions get their implementation; unknown ``wasi_snapshot_preview1`` functions return ENOSYS;
-    function imports from other modules trap with a clear message when called. Returns the names of stubs.
-    """
-    import wasmtime
-
-    stubs: list[str] = []
-    for imp in module.imports:
-        ty = imp.type
-        if not isinstance(ty, wasmtime.FuncType):
-            raise ValueError(f"module imports a non-function {imp.module}.{imp.name}; afmpeg cannot provide it")
-        params = [_kind(p) for p in ty.params]
-        results = [_kind(r) for r in ty.results]
-        method: Callable[..., int] | None = None
-        trap_message = None
-        if imp.module == WASI_MODULE:
-            expected = SIGNATURES.get(imp.name or "")
-            actual = "".join("i" if p == "i32" else "I" if p == "i64" else "?" for p in params)
-            if expected is not None and expected == actual and results in ([], ["i32"]):
-                method = getattr(WasiCall, imp.name or "")
-            else:
-                stubs.append(imp.name or "")
-                if results not in ([], ["i32"]) or "?" in actual:
-                    trap_message = f"afmpeg: unsupported WASI import {imp.name}"
-        else:
-            stubs.append(f"{imp.module}.{imp.name}")
-            trap_message = f"afmpeg: called unsupported import {imp.module}.{imp.name}"
-        ident = (imp.module, imp.name or "", tuple(params), tuple(results))
-        with _SPECS_LOCK:
-            env = _SPEC_INDEX.get(ident, 0)
-            if not env:
-                spec = _make_spec(imp.name or "", params, results, method)
-                spec.trap_message = trap_message
-                _SPECS.append(spec)
-                env = _SPEC_INDEX[ident] = len(_SPECS) - 1
-        _raw.define_raw_func(linker.ptr(), imp.module, imp.name or "", ty.ptr(), _TRAMPOLINE, env)
-    return stubs
