@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "utf8.h"
 
 /* Number literals longer than this are refused: nobody needs them and they are a
  * classic parser torture case. */
@@ -97,26 +98,6 @@ static int put_utf8(buf *b, uint32_t cp)
     return buf_put(b, s, n);
 }
 
-/* Length of the valid UTF-8 sequence at p (1..4), or 0 if invalid (overlongs,
- * surrogates and code points above U+10FFFF are invalid). */
-static size_t utf8_seq_len(const unsigned char *p, const unsigned char *end)
-{
-    size_t n;
-    uint32_t cp, min;
-    if (p[0] < 0x80) return 1;
-    if ((p[0] & 0xE0) == 0xC0) { n = 2; cp = p[0] & 0x1F; min = 0x80; }
-    else if ((p[0] & 0xF0) == 0xE0) { n = 3; cp = p[0] & 0x0F; min = 0x800; }
-    else if ((p[0] & 0xF8) == 0xF0) { n = 4; cp = p[0] & 0x07; min = 0x10000; }
-    else return 0;
-    if ((size_t)(end - p) < n) return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    return n;
-}
-
 static int hex4(parser *ps, uint32_t *out)
 {
     uint32_t v = 0;
@@ -187,7 +168,7 @@ static int parse_string(parser *ps, char **out, size_t *outlen)
             if (buf_put(&b, simple, 1) < 0) goto nomem;
             continue;
         }
-        size_t n = utf8_seq_len((const unsigned char *)ps->p, (const unsigned char *)ps->end);
+        size_t n = utf8_seq_len((const unsigned char *)ps->p, (size_t)(ps->end - ps->p));
         if (!n) { perr(ps, "invalid UTF-8 in string"); goto fail; }
         if (buf_put(&b, ps->p, n) < 0) goto nomem;
         ps->p += n;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "jsonw.h"
+#include "utf8.h"
 
 void jw_init(jw *w)
 {
@@ -66,21 +67,12 @@ void jw_key(jw *w, const char *key)
     w->after_key = 1;
 }
 
-/* Length of a valid UTF-8 sequence at p, 0 if invalid. */
-static size_t utf8_len(const unsigned char *p)
+/* Bytes before the NUL terminator, looking at most 4 ahead (one UTF-8 sequence). */
+static size_t avail4(const unsigned char *p)
 {
-    size_t n;
-    uint32_t cp, min;
-    if (p[0] < 0x80) return 1;
-    if ((p[0] & 0xE0) == 0xC0) { n = 2; cp = p[0] & 0x1F; min = 0x80; }
-    else if ((p[0] & 0xF0) == 0xE0) { n = 3; cp = p[0] & 0x0F; min = 0x800; }
-    else if ((p[0] & 0xF8) == 0xF0) { n = 4; cp = p[0] & 0x07; min = 0x10000; }
-    else return 0;
-    for (size_t i = 1; i < n; i++) { /* stops at the NUL terminator too */
-        if ((p[i] & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    size_t n = 0;
+    while (n < 4 && p[n])
+        n++;
     return n;
 }
 
@@ -103,7 +95,7 @@ void jw_escape(AVBPrint *bp, const char *s)
             }
             p++;
         } else {
-            size_t n = utf8_len(p);
+            size_t n = utf8_seq_len(p, avail4(p));
             if (n) {
                 av_bprint_append_data(bp, (const char *)p, (unsigned)n);
                 p += n;

@@ -203,8 +203,31 @@ def _coerce_outputs(items: Any, where: str) -> list[Output]:
     return out
 
 
+class _Job:
+    """What every job op shares: the ``op`` tag, parsing from the wire and the version check."""
+
+    op = ""
+    version: int
+    inputs: list[Input]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Any:
+        data = dict(data)
+        op = data.pop("op", cls.op)
+        if op != cls.op:
+            raise _fail("op", f"expected {cls.op!r}, got {op!r}")
+        known, extra = _split_known(cls, data, "job")
+        return cls(**known, extra=extra)
+
+    def _validate_common(self) -> None:
+        if not isinstance(self.version, int) or isinstance(self.version, bool) or self.version < 1:
+            raise _fail("version", f"must be a positive integer, got {self.version!r}")
+        if len(self.inputs) > MAX_INPUTS:
+            raise _fail("inputs", f"at most {MAX_INPUTS} inputs per job, got {len(self.inputs)}")
+
+
 @dataclass
-class ProcessJob:
+class ProcessJob(_Job):
     """``{"op": "process"}``: read inputs, run an optional filtergraph, write outputs.
 
     ``inputs``/``outputs`` also accept plain path strings and wire dicts; they are converted on creation.
@@ -230,20 +253,8 @@ class ProcessJob:
         out.update(self.extra)
         return out
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ProcessJob:
-        data = dict(data)
-        op = data.pop("op", cls.op)
-        if op != cls.op:
-            raise _fail("op", f"expected {cls.op!r}, got {op!r}")
-        known, extra = _split_known(cls, data, "job")
-        return cls(**known, extra=extra)
-
     def validate(self) -> None:
-        if not isinstance(self.version, int) or isinstance(self.version, bool) or self.version < 1:
-            raise _fail("version", f"must be a positive integer, got {self.version!r}")
-        if len(self.inputs) > MAX_INPUTS:
-            raise _fail("inputs", f"at most {MAX_INPUTS} inputs per job, got {len(self.inputs)}")
+        self._validate_common()
         if not self.outputs:
             raise _fail("outputs", "a process job needs at least one output")
         if len(self.outputs) > MAX_OUTPUTS:
@@ -258,7 +269,7 @@ class ProcessJob:
 
 
 @dataclass
-class ProbeJob:
+class ProbeJob(_Job):
     """``{"op": "probe"}``: describe one or more inputs."""
 
     inputs: list[Input] = field(default_factory=list)
@@ -275,22 +286,10 @@ class ProbeJob:
         out.update(self.extra)
         return out
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ProbeJob:
-        data = dict(data)
-        op = data.pop("op", cls.op)
-        if op != cls.op:
-            raise _fail("op", f"expected {cls.op!r}, got {op!r}")
-        known, extra = _split_known(cls, data, "job")
-        return cls(**known, extra=extra)
-
     def validate(self) -> None:
-        if not isinstance(self.version, int) or isinstance(self.version, bool) or self.version < 1:
-            raise _fail("version", f"must be a positive integer, got {self.version!r}")
+        self._validate_common()
         if not self.inputs:
             raise _fail("inputs", "a probe job needs at least one input")
-        if len(self.inputs) > MAX_INPUTS:
-            raise _fail("inputs", f"at most {MAX_INPUTS} inputs per job, got {len(self.inputs)}")
         for i, item in enumerate(self.inputs):
             item.validate(f"inputs[{i}]")
 
