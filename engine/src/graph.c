@@ -2,7 +2,6 @@
  * decoders) on its [N:v]/[N:a] inputs and buffer sinks (drained by encoders)
  * on its outputs. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <libavfilter/buffersink.h>
@@ -11,41 +10,6 @@
 
 #include "errors.h"
 #include "process.h"
-
-/* "N:v", "N:a", "N:v:K" or "N:a:K"; K defaults to 0. */
-static int parse_input_label(const char *s, int *file, enum AVMediaType *type, int *k)
-{
-    char *end;
-    long n, kk = 0;
-    if (*s < '0' || *s > '9')
-        return -1;
-    n = strtol(s, &end, 10);
-    if (n > 1000000 || end[0] != ':' || (end[1] != 'v' && end[1] != 'a'))
-        return -1;
-    *type = end[1] == 'v' ? AVMEDIA_TYPE_VIDEO : AVMEDIA_TYPE_AUDIO;
-    end += 2;
-    if (*end == ':') {
-        if (end[1] < '0' || end[1] > '9')
-            return -1;
-        kk = strtol(end + 1, &end, 10);
-        if (kk > 1000)
-            return -1;
-    }
-    if (*end)
-        return -1;
-    *file = (int)n;
-    *k = (int)kk;
-    return 0;
-}
-
-/* Index of the k-th stream of `type` in the file, or -1. */
-static int find_stream(const AVFormatContext *fmt, enum AVMediaType type, int k)
-{
-    for (unsigned i = 0; i < fmt->nb_streams; i++)
-        if (fmt->streams[i]->codecpar->codec_type == type && k-- == 0)
-            return (int)i;
-    return -1;
-}
 
 static int make_source(Job *job, int file, int stream, AVFilterContext **out)
 {
@@ -102,11 +66,16 @@ static int connect_input(Job *job, AVFilterInOut *io)
     int file, k, stream;
     AVFilterContext *src;
     const char *label = io->name;
+    stream_spec ss;
 
     if (label) {
-        if (parse_input_label(label, &file, &type, &k) < 0)
+        if (stream_spec_parse(label, 0, &ss) < 0 ||
+            (ss.type != AVMEDIA_TYPE_VIDEO && ss.type != AVMEDIA_TYPE_AUDIO))
             return fail(EXIT_MALFORMED_SPEC, "filter",
                         "filter: input label [%s] is not of the form [N:v], [N:a], [N:v:K] or [N:a:K]", label);
+        file = ss.file;
+        type = ss.type;
+        k = ss.index < 0 ? 0 : ss.index;
         if (type != pad_type)
             return fail(EXIT_MALFORMED_SPEC, "filter", "filter: [%s] is %s but feeds a %s input of filter \"%s\"",
                         label, av_get_media_type_string(type), av_get_media_type_string(pad_type),
@@ -126,10 +95,10 @@ static int connect_input(Job *job, AVFilterInOut *io)
                     "filter: %s%s%s refers to input %d, but the job has %d input%s",
                     label ? "[" : "an unlabelled input of filter \"", label ? label : io->filter_ctx->filter->name,
                     label ? "]" : "\"", file, job->nb_inputs, job->nb_inputs == 1 ? "" : "s");
-    stream = find_stream(job->inputs[file].fmt, type, k);
+    stream = stream_find(job->inputs[file].fmt, type, k);
     if (stream < 0)
         return fail(EXIT_FAILURE_PROCESSING, "filter", "filter: input %d (%s) has no %s stream #%d",
-                    file, job->spec->inputs[file].path, av_get_media_type_string(type), k);
+                    file, job->spec->inputs[file].name, av_get_media_type_string(type), k);
     if (input_stream_open_decoder(job, file, stream) < 0 || make_source(job, file, stream, &src) < 0)
         return -1;
     InputStream *ist = &job->inputs[file].streams[stream];

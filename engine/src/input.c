@@ -1,6 +1,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "concat.h"
+#include "confine.h"
 #include "errors.h"
 #include "input.h"
 
@@ -32,15 +34,29 @@ int leftover_option(AVDictionary *d, const char *field)
     return fail(EXIT_MALFORMED_SPEC, field, "%s: unknown key \"%s\"", field, e->key);
 }
 
+void input_close(AVFormatContext **fmt)
+{
+    AVIOContext *list_pb = *fmt ? (*fmt)->opaque : NULL;
+    avformat_close_input(fmt);
+    avio_closep(&list_pb);
+}
+
 int input_open(const spec_input *in, int index, AVFormatContext **out, char *errbuf, size_t errsize)
 {
     const AVInputFormat *ifmt = NULL;
     AVFormatContext *fmt = NULL;
     AVDictionary *opts = NULL, **stream_opts = NULL;
+    AVIOContext *list_pb = NULL;
+    const char *name;
     char url[4200], field[48];
     int ret;
 
     *out = NULL;
+    if (in->nb_concat && !(ifmt = av_find_input_format("concat"))) {
+        snprintf(field, sizeof(field), "inputs[%d].concat", index);
+        fail(EXIT_FAILURE_PROCESSING, field, "%s: this build has no concat demuxer", field);
+        return -2;
+    }
     if (in->format && !(ifmt = av_find_input_format(in->format))) {
         snprintf(field, sizeof(field), "inputs[%d].format", index);
         fail(EXIT_FAILURE_PROCESSING, field, "%s: unknown input format \"%s\"", field, in->format);
@@ -53,25 +69,42 @@ int input_open(const spec_input *in, int index, AVFormatContext **out, char *err
         fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
         return -2;
     }
+    confine_io(fmt);
+    if (in->nb_concat) {
+        /* Safe mode keeps the listed names relative to the job root. */
+        if (av_dict_set(&opts, "safe", "1", 0) < 0 || concat_open_list(in, index, &list_pb, url, sizeof(url)) < 0) {
+            if (!err_is_set())
+                fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+            av_dict_free(&opts);
+            avformat_free_context(fmt);
+            return -2;
+        }
+        fmt->pb = list_pb;
+        fmt->opaque = list_pb;
+        name = url;
+    } else {
+        name = path_to_url(in->path, url, sizeof(url));
+    }
     errlog_reset();
-    ret = avformat_open_input(&fmt, path_to_url(in->path, url, sizeof(url)), ifmt, &opts);
+    ret = avformat_open_input(&fmt, name, ifmt, &opts); /* frees fmt on failure */
     if (ret < 0) {
         av_dict_free(&opts);
-        av_error_text(errbuf, errsize, ret, "%s", in->path);
+        avio_closep(&list_pb);
+        av_error_text(errbuf, errsize, ret, "%s", in->name);
         return -1;
     }
     snprintf(field, sizeof(field), "inputs[%d].options", index);
     ret = leftover_option(opts, field);
     av_dict_free(&opts);
     if (ret < 0) {
-        avformat_close_input(&fmt);
+        input_close(&fmt);
         return -2;
     }
 
     /* Stream probing decodes a few frames: give those decoders the same limits. */
     stream_opts = av_calloc(fmt->nb_streams ? fmt->nb_streams : 1, sizeof(*stream_opts));
     if (!stream_opts) {
-        avformat_close_input(&fmt);
+        input_close(&fmt);
         fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
         return -2;
     }
@@ -84,13 +117,13 @@ int input_open(const spec_input *in, int index, AVFormatContext **out, char *err
         av_dict_free(&stream_opts[i]);
     av_freep(&stream_opts);
     if (!ok) {
-        avformat_close_input(&fmt);
+        input_close(&fmt);
         fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
         return -2;
     }
     if (ret < 0) {
-        avformat_close_input(&fmt);
-        av_error_text(errbuf, errsize, ret, "%s", in->path);
+        input_close(&fmt);
+        av_error_text(errbuf, errsize, ret, "%s", in->name);
         return -1;
     }
     *out = fmt;

@@ -1,5 +1,6 @@
-/* Opening inputs the same safe way for every op: file protocol only, strict
- * demuxer options, and decoder limits during stream probing. */
+/* Opening inputs the same safe way for every op: file protocol only, files
+ * confined to the job root, strict demuxer options, and decoder limits during
+ * stream probing. */
 #ifndef AFMPEG_INPUT_H
 #define AFMPEG_INPUT_H
 
@@ -16,6 +17,10 @@
  * go on: probe reports it per input); -2 on a job error already recorded
  * (e.g. an option nothing consumed). */
 int input_open(const spec_input *in, int index, AVFormatContext **out, char *errbuf, size_t errsize);
+
+/* Close what input_open opened (a concat input's list too; its AVIOContext
+ * rides in fmt->opaque, as custom I/O outlives the context). */
+void input_close(AVFormatContext **fmt);
 
 /* A guest path as a libav URL: paths that look like "proto:..." get "file:" so
  * they are never taken for another protocol. */

@@ -42,6 +42,7 @@ int main(int argc, char **argv)
         case OP_VERSION: ret = op_version(&spec, &w); break;
         case OP_PROBE:   ret = op_probe(&spec, &w); break;
         case OP_PROCESS: ret = op_process(&spec, &w); break;
+        case OP_FRAMES:  ret = op_frames(&spec, &w); break;
         }
     }
     spec_free(&spec);

@@ -125,13 +125,20 @@ int op_probe(const job_spec *spec, jw *w)
         if (ret == -2)
             return -1;
         jw_obj_begin(w);
-        jw_kstr(w, "path", spec->inputs[i].path);
+        jw_kstr(w, "path", spec->inputs[i].name);
+        if (spec->inputs[i].nb_concat) {
+            jw_key(w, "concat");
+            jw_arr_begin(w);
+            for (int k = 0; k < spec->inputs[i].nb_concat; k++)
+                jw_str(w, spec->inputs[i].concat[k]);
+            jw_arr_end(w);
+        }
         if (ret < 0)
             jw_kstr(w, "error", msg);
         else
             write_input(w, fmt);
         jw_obj_end(w);
-        avformat_close_input(&fmt);
+        input_close(&fmt);
     }
     jw_arr_end(w);
     jw_obj_end(w);

@@ -1,10 +1,9 @@
-/* Output files: muxer, one encoder per mapped graph output, packet writing. */
+/* Output files: muxers, the map (which streams each file gets and in what
+ * order), headers, packet writing and trailers. */
 #include <stdio.h>
 #include <string.h>
 
-#include <libavfilter/buffersink.h>
-#include <libavutil/avstring.h>
-
+#include "confine.h"
 #include "errors.h"
 #include "input.h"
 #include "process.h"
@@ -31,62 +30,112 @@ int outputs_alloc(Job *job)
             return fail(EXIT_FAILURE_PROCESSING, field, "%s: cannot tell the output format from \"%s\"; set \"format\"",
                         field, so->path);
         }
+        /* Segments, playlists and other files the muxer opens stay in the job root. */
+        confine_io(of->oc);
+        if (so->bsf_none)
+            of->oc->flags &= ~AVFMT_FLAG_AUTO_BSF;
     }
     return 0;
 }
 
-/* The encoder for one output stream: named in the spec, else the muxer's default. */
-static int pick_encoder(OutputFile *of, OutputStream *ost)
+/* The stream av_find_best_stream picks, as a K for "0:v:K", or -1. Cover art is
+ * not a video track. */
+static int best_stream_k(const AVFormatContext *fmt, enum AVMediaType type)
 {
-    int video = ost->type == AVMEDIA_TYPE_VIDEO;
-    const char *name = video ? of->spec->video_codec : of->spec->audio_codec;
-    const char *key = video ? "video_codec" : "audio_codec";
+    int idx = av_find_best_stream((AVFormatContext *)fmt, type, -1, -1, NULL, 0), k = 0;
+    if (idx < 0 || (fmt->streams[idx]->disposition & AV_DISPOSITION_ATTACHED_PIC))
+        return -1;
+    for (int i = 0; i < idx; i++)
+        k += fmt->streams[i]->codecpar->codec_type == type;
+    return k;
+}
+
+/* What an output of a job without a filter gets: input 0's best video and best
+ * audio, for the types its format can hold (or whose codec is set), copied
+ * ("copy") or through null/anull into `bp`; its subtitles with
+ * subtitle_codec "copy". A map there may only hold copies. */
+static int plan_passthrough(Job *job, OutputFile *of, AVBPrint *bp)
+{
+    static const struct { enum AVMediaType type; char t; const char *filter; } kinds[] = {
+        { AVMEDIA_TYPE_VIDEO, 'v', "null" }, { AVMEDIA_TYPE_AUDIO, 'a', "anull" },
+    };
+    const AVFormatContext *fmt = job->inputs[0].fmt;
     const AVOutputFormat *ofmt = of->oc->oformat;
+    const spec_output *so = of->spec;
     char field[48];
 
-    snprintf(field, sizeof(field), "outputs[%d].%s", of->index, key);
-    if (name) {
-        ost->codec = avcodec_find_encoder_by_name(name);
-        if (!ost->codec)
-            return fail(EXIT_FAILURE_PROCESSING, field, "%s: unknown encoder \"%s\"", field, name);
-        if (ost->codec->type != ost->type)
-            return fail(EXIT_MALFORMED_SPEC, field, "%s: \"%s\" is not a %s encoder", field, name,
-                        av_get_media_type_string(ost->type));
-    } else {
-        enum AVCodecID id = av_guess_codec(ofmt, NULL, of->spec->path, NULL, ost->type);
-        if (id == AV_CODEC_ID_NONE)
-            return fail(EXIT_FAILURE_PROCESSING, field, "%s: output format \"%s\" has no default %s codec; set %s",
-                        field, ofmt->name, av_get_media_type_string(ost->type), key);
-        ost->codec = avcodec_find_encoder(id);
-        /* The null muxer's default (wrapped_avframe) may not be built in; raw
-         * video costs one copy per frame and is discarded all the same. */
-        if (!ost->codec && id == AV_CODEC_ID_WRAPPED_AVFRAME)
-            ost->codec = avcodec_find_encoder(AV_CODEC_ID_RAWVIDEO);
-        if (!ost->codec)
-            return fail(EXIT_FAILURE_PROCESSING, field,
-                        "%s: this build has no encoder for \"%s\", the default %s codec of output format \"%s\"; set %s",
-                        field, avcodec_get_name(id), av_get_media_type_string(ost->type), ofmt->name, key);
+    snprintf(field, sizeof(field), "outputs[%d].map", of->index);
+    if (so->has_map) {
+        for (int k = 0; k < so->nb_map; k++)
+            if (!so->map[k].is_copy)
+                return fail(EXIT_MALFORMED_SPEC, field, "%s: a job without a filter has no [labels] to map", field);
+        return 0;
     }
-    if (avformat_query_codec(ofmt, ost->codec->id, FF_COMPLIANCE_NORMAL) == 0)
-        return fail(EXIT_FAILURE_PROCESSING, field, "%s: output format \"%s\" cannot store codec \"%s\"",
-                    field, ofmt->name, avcodec_get_name(ost->codec->id));
+    for (int i = 0; i < 2; i++) {
+        const char *codec = i ? so->audio_codec : so->video_codec;
+        int k = best_stream_k(fmt, kinds[i].type);
+        spec_map_entry *e = &of->entries[of->nb_entries];
+        if (k < 0 || (!codec && av_guess_codec(ofmt, NULL, so->path, NULL, kinds[i].type) == AV_CODEC_ID_NONE))
+            continue;
+        e->text = of->auto_text[i];
+        if (codec_is_copy(codec)) {
+            snprintf(of->auto_text[i], sizeof(of->auto_text[i]), "0:%c", kinds[i].t);
+            e->is_copy = 1;
+            e->ss = (stream_spec){ .file = 0, .type = kinds[i].type, .index = k };
+        } else {
+            snprintf(of->auto_text[i], sizeof(of->auto_text[i]), "pt%d%c", of->index, kinds[i].t);
+            av_bprintf(bp, "%s[0:%c:%d]%s[%s]", bp->len ? ";" : "", kinds[i].t, k, kinds[i].filter, e->text);
+        }
+        of->nb_entries++;
+    }
+    if (codec_is_copy(so->subtitle_codec) && stream_find(fmt, AVMEDIA_TYPE_SUBTITLE, 0) >= 0) {
+        spec_map_entry *e = &of->entries[of->nb_entries++];
+        snprintf(of->auto_text[2], sizeof(of->auto_text[2]), "0:s");
+        e->text = of->auto_text[2];
+        e->is_copy = 1;
+        e->ss = (stream_spec){ .file = 0, .type = AVMEDIA_TYPE_SUBTITLE, .index = -1 };
+    }
+    if (!of->nb_entries) {
+        snprintf(field, sizeof(field), "outputs[%d]", of->index);
+        return fail(EXIT_FAILURE_PROCESSING, field,
+                    "%s: input 0 has no video or audio stream that output format \"%s\" can hold", field, ofmt->name);
+    }
     return 0;
 }
 
-static int add_stream(Job *job, OutputFile *of, GraphOutput *g)
+int outputs_plan(Job *job, AVBPrint *passthrough)
+{
+    for (int i = 0; i < job->nb_outputs; i++) {
+        OutputFile *of = &job->outputs[i];
+        const spec_output *so = of->spec;
+        if (so->has_map) {
+            memcpy(of->entries, so->map, so->nb_map * sizeof(*so->map));
+            of->nb_entries = so->nb_map;
+        }
+        if (job->spec->filter)
+            of->take_all = !so->has_map;
+        else if (plan_passthrough(job, of, passthrough) < 0)
+            return -1;
+    }
+    return av_bprint_is_complete(passthrough) ? 0 : fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+}
+
+static int add_encoded(Job *job, OutputFile *of, GraphOutput *g)
 {
     OutputStream *ost;
     if (g->type != AVMEDIA_TYPE_VIDEO && g->type != AVMEDIA_TYPE_AUDIO)
         return fail(EXIT_MALFORMED_SPEC, "filter", "filter output [%s] is neither video nor audio", g->label);
     ost = &job->ostreams[job->nb_ostreams++];
     ost->of = of;
+    ost->kind = OST_ENCODED;
     ost->label = g->label;
     ost->type = g->type;
     ost->last_pts = AV_NOPTS_VALUE;
     ost->last_us = INT64_MIN;
+    ost->shift_file = graph_output_first_input(job, g);
     g->ost = ost;
     of->streams[of->nb_streams++] = ost;
-    return pick_encoder(of, ost);
+    return encode_pick(of, ost);
 }
 
 int outputs_assign(Job *job)
@@ -97,21 +146,27 @@ int outputs_assign(Job *job)
         snprintf(field, sizeof(field), "outputs[%d].map", i);
         if (of->take_all) {
             for (int j = 0; j < job->nb_gout; j++)
-                if (add_stream(job, of, &job->gout[j]) < 0)
+                if (add_encoded(job, of, &job->gout[j]) < 0)
                     return -1;
             continue;
         }
-        for (int k = 0; k < of->nb_labels; k++) {
+        for (int k = 0; k < of->nb_entries; k++) {
+            const spec_map_entry *e = &of->entries[k];
             GraphOutput *g = NULL;
+            if (e->is_copy) {
+                if (copy_add(job, of, e) < 0)
+                    return -1;
+                continue;
+            }
             for (int j = 0; j < job->nb_gout && !g; j++)
-                if (!strcmp(job->gout[j].label, of->labels[k]))
+                if (!strcmp(job->gout[j].label, e->text))
                     g = &job->gout[j];
             if (!g)
-                return fail(EXIT_MALFORMED_SPEC, field, "%s: the filter has no output labelled [%s]", field, of->labels[k]);
+                return fail(EXIT_MALFORMED_SPEC, field, "%s: the filter has no output labelled [%s]", field, e->text);
             if (g->ost)
                 return fail(EXIT_MALFORMED_SPEC, field, "%s: [%s] is already mapped to outputs[%d]",
-                            field, of->labels[k], g->ost->of->index);
-            if (add_stream(job, of, g) < 0)
+                            field, e->text, g->ost->of->index);
+            if (add_encoded(job, of, g) < 0)
                 return -1;
         }
     }
@@ -127,89 +182,66 @@ int outputs_assign(Job *job)
     return 0;
 }
 
-/* Option key `k` stripped of a ":v"/":a" suffix; returns 0 if it does not apply to `type`. */
-static int option_applies(const char *k, enum AVMediaType type, char *base, size_t size)
+/* A codec set to an encoder for a type whose streams are all copied would be
+ * silently ignored. */
+static int check_codec(const OutputFile *of, enum AVMediaType type, const char *name, const char *key)
 {
-    size_t n = strlen(k);
-    av_strlcpy(base, k, size);
-    if (n > 2 && k[n - 2] == ':' && (k[n - 1] == 'v' || k[n - 1] == 'a')) {
-        base[n - 2 < size ? n - 2 : size - 1] = '\0';
-        return (k[n - 1] == 'v') == (type == AVMEDIA_TYPE_VIDEO);
+    int copied = 0, encoded = 0;
+    char field[48];
+    if (!name || codec_is_copy(name))
+        return 0;
+    for (int i = 0; i < of->nb_streams; i++) {
+        if (of->streams[i]->type != type)
+            continue;
+        copied |= of->streams[i]->kind == OST_COPIED;
+        encoded |= of->streams[i]->kind == OST_ENCODED;
     }
-    return 1;
+    if (!copied || encoded)
+        return 0;
+    snprintf(field, sizeof(field), "outputs[%d].%s", of->index, key);
+    return fail(EXIT_MALFORMED_SPEC, field,
+                "%s: \"%s\" is not used: this output's %s streams are copied (unbracketed map entries); "
+                "to encode one, route it through the filter and map its [label]", field, name,
+                av_get_media_type_string(type));
 }
 
-static int open_encoder(Job *job, OutputStream *ost, unsigned char *consumed)
+int outputs_check(Job *job)
 {
-    OutputFile *of = ost->of;
-    AVFilterContext *sink = ost->sink;
-    AVCodecContext *enc;
-    AVDictionary *opts = NULL;
-    const AVDictionaryEntry *e = NULL;
-    char field[48], base[256];
-    int ret;
-
-    snprintf(field, sizeof(field), "outputs[%d]", of->index);
-    if (!(enc = ost->enc = avcodec_alloc_context3(ost->codec)))
-        return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
-    enc->thread_count = 1; /* the module is single-threaded */
-    if (ost->type == AVMEDIA_TYPE_VIDEO) {
-        AVRational fr = av_buffersink_get_frame_rate(sink);
-        enc->width = av_buffersink_get_w(sink);
-        enc->height = av_buffersink_get_h(sink);
-        enc->pix_fmt = av_buffersink_get_format(sink);
-        enc->sample_aspect_ratio = av_buffersink_get_sample_aspect_ratio(sink);
-        enc->colorspace = av_buffersink_get_colorspace(sink);
-        enc->color_range = av_buffersink_get_color_range(sink);
-        if (fr.num > 0 && fr.den > 0) {
-            enc->framerate = fr;
-            enc->time_base = av_inv_q(fr);
-        } else {
-            enc->time_base = av_buffersink_get_time_base(sink);
-        }
-    } else {
-        enc->sample_fmt = av_buffersink_get_format(sink);
-        enc->sample_rate = av_buffersink_get_sample_rate(sink);
-        if ((ret = av_buffersink_get_ch_layout(sink, &enc->ch_layout)) < 0)
-            return fail_av(EXIT_FAILURE_PROCESSING, ret, field, "channel layout of [%s]", ost->label);
-        enc->time_base = (AVRational){ 1, enc->sample_rate };
-    }
-    if (of->oc->oformat->flags & AVFMT_GLOBALHEADER)
-        enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-
-    while ((e = av_dict_iterate(of->spec->options, e))) {
-        if (option_applies(e->key, ost->type, base, sizeof(base)) && av_dict_set(&opts, base, e->value, 0) < 0) {
-            av_dict_free(&opts);
-            return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+    for (int i = 0; i < job->nb_outputs; i++) {
+        const OutputFile *of = &job->outputs[i];
+        const AVDictionaryEntry *e = NULL;
+        char field[64];
+        if (check_codec(of, AVMEDIA_TYPE_VIDEO, of->spec->video_codec, "video_codec") < 0 ||
+            check_codec(of, AVMEDIA_TYPE_AUDIO, of->spec->audio_codec, "audio_codec") < 0)
+            return -1;
+        /* Every bitstream filter key names a copy of this output. */
+        while ((e = av_dict_iterate(of->spec->bsf, e))) {
+            int used = 0;
+            for (int k = 0; k < of->nb_streams && !used; k++)
+                used = of->streams[k]->kind == OST_COPIED && !strcmp(of->streams[k]->label, e->key);
+            snprintf(field, sizeof(field), "outputs[%d].bitstream_filters", i);
+            if (!used)
+                return fail(EXIT_MALFORMED_SPEC, field, "%s: \"%s\" is not a copied map entry of this output",
+                            field, e->key);
         }
     }
-    errlog_reset();
-    ret = avcodec_open2(enc, ost->codec, &opts);
-    if (ret < 0) {
-        av_dict_free(&opts);
-        return fail_av(EXIT_FAILURE_PROCESSING, ret, field, "opening encoder %s for [%s]", ost->codec->name, ost->label);
+    /* Copying starts on a keyframe; an accurate seek starts between them. */
+    for (int i = 0; i < job->nb_ostreams; i++) {
+        const OutputStream *ost = &job->ostreams[i];
+        const spec_input *si;
+        char field[32];
+        if (ost->kind != OST_COPIED)
+            continue;
+        si = &job->spec->inputs[ost->file];
+        if (!si->has_seek || !si->seek_accurate)
+            continue;
+        snprintf(field, sizeof(field), "inputs[%d].seek", ost->file);
+        return fail(EXIT_MALFORMED_SPEC, field,
+                    "%s: an accurate seek starts between keyframes, but outputs[%d] copies \"%s\" from this input "
+                    "and copying can only start on a keyframe; use \"mode\": \"fast\" or encode the stream",
+                    field, ost->of->index, ost->label);
     }
-    /* An option counts as used if some encoder it was given took it. */
-    e = NULL;
-    for (int i = 0; (e = av_dict_iterate(of->spec->options, e)); i++)
-        if (option_applies(e->key, ost->type, base, sizeof(base)) && !av_dict_get(opts, base, NULL, AV_DICT_MATCH_CASE))
-            consumed[i] = 1;
-    av_dict_free(&opts);
-
-    if (ost->type == AVMEDIA_TYPE_AUDIO && !(ost->codec->capabilities & AV_CODEC_CAP_VARIABLE_FRAME_SIZE) &&
-        enc->frame_size > 0)
-        av_buffersink_set_frame_size(sink, enc->frame_size);
-
-    if (!(ost->st = avformat_new_stream(of->oc, NULL)))
-        return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
-    if ((ret = avcodec_parameters_from_context(ost->st->codecpar, enc)) < 0)
-        return fail_av(EXIT_FAILURE_PROCESSING, ret, field, "stream parameters of [%s]", ost->label);
-    ost->st->time_base = enc->time_base;
-    if (ost->type == AVMEDIA_TYPE_VIDEO) {
-        ost->st->avg_frame_rate = enc->framerate;
-        ost->st->sample_aspect_ratio = enc->sample_aspect_ratio;
-    }
-    return 0;
+    return outputs_check_windows(job);
 }
 
 static int open_file(OutputFile *of)
@@ -260,9 +292,11 @@ int outputs_open(Job *job)
         snprintf(field, sizeof(field), "outputs[%d].options", i);
         if (av_dict_count(of->spec->options) > (int)sizeof(consumed))
             return fail(EXIT_MALFORMED_SPEC, field, "%s: more than %d options", field, (int)sizeof(consumed));
-        for (int j = 0; j < of->nb_streams; j++)
-            if (open_encoder(job, of->streams[j], consumed) < 0)
+        for (int j = 0; j < of->nb_streams; j++) {
+            OutputStream *ost = of->streams[j];
+            if ((ost->kind == OST_ENCODED ? encode_open(job, ost, consumed) : copy_open(job, ost)) < 0)
                 return -1;
+        }
         for (int k = 0; (e = av_dict_iterate(of->spec->options, e)); k++)
             if (!consumed[k])
                 return fail(EXIT_MALFORMED_SPEC, field, "%s: unknown key \"%s\" (no encoder of this output uses it)",
@@ -273,77 +307,29 @@ int outputs_open(Job *job)
     return 0;
 }
 
-static int write_packets(OutputStream *ost, AVPacket *pkt)
+int output_write(OutputStream *ost, AVPacket *pkt, AVRational tb)
 {
-    AVCodecContext *enc = ost->enc;
-    char field[48];
     int ret;
-
-    snprintf(field, sizeof(field), "outputs[%d]", ost->of->index);
-    for (;;) {
-        ret = avcodec_receive_packet(enc, pkt);
-        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
-            return 0;
-        if (ret < 0)
-            return fail_av(EXIT_FAILURE_PROCESSING, ret, field, "encoding [%s] with %s", ost->label, enc->codec->name);
-        pkt->stream_index = ost->st->index;
-        /* mp4 and others drop a last packet without a duration. */
-        if (pkt->duration <= 0) {
-            if (ost->type == AVMEDIA_TYPE_VIDEO && enc->framerate.num > 0)
-                pkt->duration = av_rescale_q(1, av_inv_q(enc->framerate), enc->time_base);
-            else if (ost->type == AVMEDIA_TYPE_AUDIO && enc->frame_size > 0)
-                pkt->duration = enc->frame_size; /* time base is 1/sample_rate */
-        }
-        av_packet_rescale_ts(pkt, enc->time_base, ost->st->time_base);
-        ret = av_interleaved_write_frame(ost->of->oc, pkt);
-        if (ret < 0)
-            return fail_av(EXIT_FAILURE_PROCESSING, ret, field, "%s: writing a packet", ost->of->spec->path);
-    }
-}
-
-int output_encode(Job *job, OutputStream *ost, AVFrame *frame)
-{
-    AVCodecContext *enc = ost->enc;
-    int ret;
-
-    errlog_reset(); /* a failure below should carry the encoder's or muxer's reason */
-    if (frame) {
-        AVRational tb = av_buffersink_get_time_base(ost->sink);
-        /* av_rescale_q() answers INT64_MIN (AV_NOPTS_VALUE) when the result does not fit. */
-        int64_t pts = frame->pts == AV_NOPTS_VALUE ? AV_NOPTS_VALUE : av_rescale_q(frame->pts, tb, enc->time_base);
-        if (pts == AV_NOPTS_VALUE)
-            pts = ost->next_pts;
-        if (ost->type == AVMEDIA_TYPE_VIDEO) {
-            /* Variable-rate input on a 1/fps time base can round two frames to
-             * one timestamp; keep the first (like ffmpeg -fps_mode vfr). */
-            if (ost->last_pts != AV_NOPTS_VALUE && pts <= ost->last_pts) {
-                ost->dropped++;
-                return 0;
-            }
-            ost->last_pts = pts;
-            frame->duration = frame->duration > 0 ? FFMAX(av_rescale_q(frame->duration, tb, enc->time_base), 0) : 0;
-            /* A decoded frame's type would force keyframes at the source's. */
-            frame->pict_type = AV_PICTURE_TYPE_NONE;
-            ost->next_pts = ts_add(pts, 1);
-        } else {
-            /* Audio that steps back in time (broken input timestamps) would make
-             * the muxer refuse its packets: play it on from where the last frame ended. */
-            if (ost->last_pts != AV_NOPTS_VALUE && pts < ost->next_pts)
-                pts = ost->next_pts;
-            ost->last_pts = pts;
-            frame->duration = frame->nb_samples;
-            ost->next_pts = ts_add(pts, frame->nb_samples);
-        }
-        frame->pts = pts;
-        frame->time_base = enc->time_base;
-    }
-    ret = avcodec_send_frame(enc, frame);
-    if (ret < 0 && ret != AVERROR_EOF) {
+    pkt->stream_index = ost->st->index;
+    av_packet_rescale_ts(pkt, tb, ost->st->time_base);
+    pkt->time_base = ost->st->time_base;
+    ret = av_interleaved_write_frame(ost->of->oc, pkt);
+    if (ret < 0) {
         char field[48];
         snprintf(field, sizeof(field), "outputs[%d]", ost->of->index);
-        return fail_av(EXIT_FAILURE_PROCESSING, ret, field, "encoding [%s] with %s", ost->label, enc->codec->name);
+        return fail_av(EXIT_FAILURE_PROCESSING, ret, field, "%s: writing a packet of \"%s\"", ost->of->spec->path,
+                       ost->label);
     }
-    return write_packets(ost, job->pkt);
+    return 0;
+}
+
+int output_is_segmented(const OutputFile *of)
+{
+    static const char *const names[] = { "hls", "segment", "stream_segment", "dash", NULL };
+    for (int i = 0; names[i]; i++)
+        if (!strcmp(of->oc->oformat->name, names[i]))
+            return 1;
+    return 0;
 }
 
 int outputs_finish(Job *job)
@@ -365,8 +351,10 @@ int outputs_finish(Job *job)
 
 void outputs_free(Job *job)
 {
-    for (int i = 0; i < job->nb_ostreams; i++)
+    for (int i = 0; i < job->nb_ostreams; i++) {
         avcodec_free_context(&job->ostreams[i].enc);
+        av_bsf_free(&job->ostreams[i].bsf);
+    }
     for (int i = 0; i < job->nb_outputs; i++) {
         AVFormatContext *oc = job->outputs[i].oc;
         if (!oc)

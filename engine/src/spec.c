@@ -1,19 +1,18 @@
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <libavutil/mem.h>
 
+#include "concat.h"
+#include "confine.h"
 #include "errors.h"
 #include "spec.h"
 
 /* Vocabulary-9 keys this engine does not implement yet: named as such, so a
  * valid job for a newer engine is not reported as a typo. */
 static const char *const top_later[] = { "progress", NULL };
-static const char *const input_later[] = { "concat", "seek", NULL };
-static const char *const output_later[] = {
-    "subtitle_codec", "bitstream_filters", "duration", "end", "copy_ts", "metadata",
-    "chapters", "stream_metadata", NULL,
-};
+static const char *const output_later[] = { "metadata", "chapters", "stream_metadata", NULL };
 /* Option keys that would loosen the sandbox's I/O rules. */
 static const char *const denied_options[] = { "protocol_whitelist", "protocol_blacklist", "safe", NULL };
 
@@ -31,7 +30,7 @@ static const char *join(char *buf, size_t size, const char *where, const char *k
     return buf;
 }
 
-static int check_keys(const json_value *obj, const char *where,
+int check_keys(const json_value *obj, const char *where,
                       const char *const *known, const char *const *later)
 {
     char field[160];
@@ -59,7 +58,7 @@ static int type_error(const char *field, const char *want, const json_value *v)
 #define MAX_FILTER (1 << 20)
 
 /* Optional (or required) non-empty string without NUL characters. */
-static int get_string(const json_value *obj, const char *key, const char *where, int required, const char **out)
+int get_string(const json_value *obj, const char *key, const char *where, int required, const char **out)
 {
     size_t max = strcmp(key, "filter") ? MAX_STRING : MAX_FILTER;
     char field[160];
@@ -80,6 +79,50 @@ static int get_string(const json_value *obj, const char *key, const char *where,
     if (v->len > max)
         return fail(EXIT_MALFORMED_SPEC, field, "%s: longer than %zu bytes", field, max);
     *out = v->str;
+    return 0;
+}
+
+/* A path the job names: it must stay in the job root (confine.h). */
+static int get_path(const json_value *obj, const char *key, const char *where, int required, const char **out)
+{
+    char field[160];
+    if (get_string(obj, key, where, required, out) < 0)
+        return -1;
+    join(field, sizeof(field), where, key);
+    if (*out && !path_in_root(*out))
+        return fail(EXIT_MALFORMED_SPEC, field, "%s: \"%s\" is outside the job's filesystem", field, *out);
+    return 0;
+}
+
+/* Optional seconds: a finite number in [0, MAX_SECONDS], as microseconds (-1 when absent). */
+static int get_seconds(const json_value *obj, const char *key, const char *where, int64_t *out_us)
+{
+    char field[160];
+    const json_value *v = json_get(obj, key);
+    join(field, sizeof(field), where, key);
+    *out_us = -1;
+    if (!v)
+        return 0;
+    if (v->type != JSON_NUMBER)
+        return type_error(field, "a number of seconds", v);
+    if (!isfinite(v->number) || v->number < 0 || v->number > MAX_SECONDS)
+        return fail(EXIT_MALFORMED_SPEC, field, "%s: must be a finite number of seconds from 0 to %g (got %s)",
+                    field, MAX_SECONDS, v->str);
+    *out_us = llround(v->number * 1e6);
+    return 0;
+}
+
+static int get_bool(const json_value *obj, const char *key, const char *where, int *out)
+{
+    char field[160];
+    const json_value *v = json_get(obj, key);
+    join(field, sizeof(field), where, key);
+    *out = 0;
+    if (!v)
+        return 0;
+    if (v->type != JSON_BOOL)
+        return type_error(field, "true or false", v);
+    *out = v->boolean;
     return 0;
 }
 
@@ -140,9 +183,63 @@ static const json_value *get_array(const json_value *obj, const char *key, const
     return v;
 }
 
-static int parse_inputs(const json_value *root, job_spec *spec, int required)
+static int parse_concat(const json_value *o, const char *where, spec_input *in)
 {
-    static const char *const known[] = { "path", "format", "options", NULL };
+    char field[160];
+    int err;
+    const json_value *arr = get_array(o, "concat", where, MAX_CONCAT, 0, &err);
+    if (!arr)
+        return err;
+    join(field, sizeof(field), where, "concat");
+    if (!arr->n)
+        return fail(EXIT_MALFORMED_SPEC, field, "%s: must not be empty", field);
+    if (!(in->concat = av_calloc(arr->n, sizeof(*in->concat))))
+        return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+    for (size_t i = 0; i < arr->n; i++) {
+        const json_value *v = arr->items[i];
+        const char *why;
+        char item[176];
+        snprintf(item, sizeof(item), "%s[%zu]", field, i);
+        if (v->type != JSON_STRING)
+            return fail(EXIT_MALFORMED_SPEC, field, "%s: must be a path (got %s)", item, json_type_name(v->type));
+        if (strlen(v->str) != v->len || !v->len || v->len > MAX_STRING)
+            return fail(EXIT_MALFORMED_SPEC, field, "%s: must be a non-empty path without NUL characters", item);
+        if ((why = concat_name_problem(v->str)))
+            return fail(EXIT_MALFORMED_SPEC, field, "%s: \"%s\" %s", item, v->str, why);
+        in->concat[in->nb_concat++] = v->str;
+    }
+    return 0;
+}
+
+static int parse_seek(const json_value *o, const char *where, spec_input *in)
+{
+    static const char *const known[] = { "start", "mode", NULL };
+    const json_value *v = json_get(o, "seek");
+    const char *mode;
+    char field[160];
+    join(field, sizeof(field), where, "seek");
+    if (!v)
+        return 0;
+    if (v->type != JSON_OBJECT)
+        return type_error(field, "an object like {\"start\": 10.5, \"mode\": \"fast\"}", v);
+    if (check_keys(v, field, known, NULL) < 0 || get_seconds(v, "start", field, &in->seek_us) < 0 ||
+        get_string(v, "mode", field, 0, &mode) < 0)
+        return -1;
+    if (in->seek_us < 0)
+        return fail(EXIT_MALFORMED_SPEC, field, "%s.start: required", field);
+    if (mode && strcmp(mode, "fast") && strcmp(mode, "accurate"))
+        return fail(EXIT_MALFORMED_SPEC, field, "%s.mode: must be \"fast\" or \"accurate\" (got \"%s\")",
+                    field, mode);
+    in->has_seek = 1;
+    in->seek_accurate = !mode || !strcmp(mode, "accurate");
+    return 0;
+}
+
+/* `process` adds the keys only processing uses. */
+static int parse_inputs(const json_value *root, job_spec *spec, int required, int process)
+{
+    static const char *const known_probe[] = { "path", "concat", "format", "options", NULL };
+    static const char *const known_process[] = { "path", "concat", "format", "options", "seek", NULL };
     int err;
     const json_value *arr = get_array(root, "inputs", "", MAX_INPUTS, required, &err);
     if (!arr)
@@ -157,11 +254,19 @@ static int parse_inputs(const json_value *root, job_spec *spec, int required)
         spec->nb_inputs = (int)i + 1;
         if (o->type != JSON_OBJECT)
             return type_error(where, "an object", o);
-        if (check_keys(o, where, known, input_later) < 0 ||
-            get_string(o, "path", where, 1, &in->path) < 0 ||
+        if (check_keys(o, where, process ? known_process : known_probe, NULL) < 0 ||
+            get_path(o, "path", where, 0, &in->path) < 0 ||
+            parse_concat(o, where, in) < 0 ||
             get_string(o, "format", where, 0, &in->format) < 0 ||
-            get_options(o, "options", where, &in->options) < 0)
+            get_options(o, "options", where, &in->options) < 0 ||
+            parse_seek(o, where, in) < 0)
             return -1;
+        if (!in->path == !in->nb_concat)
+            return fail(EXIT_MALFORMED_SPEC, where, "%s: needs either \"path\" or \"concat\"%s", where,
+                        in->path ? ", not both" : "");
+        if (in->nb_concat && in->format)
+            return fail(EXIT_MALFORMED_SPEC, where, "%s.format: cannot be set on a concat input", where);
+        in->name = in->path ? in->path : in->concat[0];
     }
     return 0;
 }
@@ -177,35 +282,68 @@ static int parse_map(const json_value *o, const char *where, spec_output *out)
     out->has_map = 1;
     for (size_t i = 0; i < arr->n; i++) {
         const json_value *v = arr->items[i];
+        spec_map_entry *e = &out->map[out->nb_map];
         if (v->type != JSON_STRING || strlen(v->str) != v->len)
-            return fail(EXIT_MALFORMED_SPEC, field, "%s[%zu]: must be a string like \"[v]\"", field, i);
-        if (v->len < 3 || v->str[0] != '[' || v->str[v->len - 1] != ']') {
-            if (v->len && v->str[0] != '[')
-                return fail(EXIT_MALFORMED_SPEC, field,
-                            "%s[%zu]: \"%s\": stream copy map entries are not supported by engine %s yet; "
-                            "route the stream through the filter and map its [label]", field, i, v->str, ENGINE_VERSION);
-            return fail(EXIT_MALFORMED_SPEC, field, "%s[%zu]: \"%s\" is not a [label]", field, i, v->str);
+            return fail(EXIT_MALFORMED_SPEC, field, "%s[%zu]: must be a string like \"[v]\" or \"0:a\"", field, i);
+        if (v->len >= 3 && v->str[0] == '[' && v->str[v->len - 1] == ']') {
+            e->text = av_strndup(v->str + 1, v->len - 2);
+        } else if (stream_spec_parse(v->str, 1, &e->ss) == 0) {
+            e->is_copy = 1;
+            e->text = av_strdup(v->str);
+        } else {
+            return fail(EXIT_MALFORMED_SPEC, field,
+                        "%s[%zu]: \"%s\" is neither a [label] nor an input stream like \"0:v\", \"0:a:1\", "
+                        "\"0:s\" or \"0:3\"", field, i, v->str);
         }
-        char *label = av_strndup(v->str + 1, v->len - 2);
-        if (!label)
+        if (!e->text)
             return fail(EXIT_FAILURE_PROCESSING, field, "out of memory");
-        for (int j = 0; j < out->nb_map; j++) {
-            if (!strcmp(out->map[j], label)) {
-                av_free(label);
+        out->nb_map++;
+        for (int j = 0; j < out->nb_map - 1; j++)
+            if (!strcmp(out->map[j].text, e->text) && out->map[j].is_copy == e->is_copy)
                 return fail(EXIT_MALFORMED_SPEC, field, "%s: \"%s\" is mapped twice", field, v->str);
-            }
-        }
-        out->map[out->nb_map++] = label;
     }
     if (!out->nb_map)
         return fail(EXIT_MALFORMED_SPEC, field, "%s: must not be empty", field);
     return 0;
 }
 
+/* {"<copied map key>": "bsf1,bsf2=opt=val"} or "none". */
+static int parse_bsf(const json_value *o, const char *where, spec_output *out)
+{
+    const json_value *v = json_get(o, "bitstream_filters");
+    char field[160];
+    join(field, sizeof(field), where, "bitstream_filters");
+    if (!v)
+        return 0;
+    if (v->type == JSON_STRING) {
+        if (strcmp(v->str, "none"))
+            return fail(EXIT_MALFORMED_SPEC, field,
+                        "%s: must be \"none\" or an object of filter chains per copied map entry", field);
+        out->bsf_none = 1;
+        return 0;
+    }
+    if (v->type != JSON_OBJECT)
+        return type_error(field, "\"none\" or an object of strings", v);
+    for (size_t i = 0; i < v->n; i++) {
+        const json_value *val = v->items[i];
+        if (val->type != JSON_STRING || !val->len || strlen(val->str) != val->len)
+            return fail(EXIT_MALFORMED_SPEC, field, "%s.%s: must be a non-empty string such as \"h264_mp4toannexb\"",
+                        field, v->keys[i]);
+        if (!strcmp(val->str, "none"))
+            return fail(EXIT_MALFORMED_SPEC, field,
+                        "%s.%s: \"none\" cannot be set per stream (libavformat inserts automatic filters per "
+                        "file); use \"bitstream_filters\": \"none\"", field, v->keys[i]);
+        if (av_dict_set(&out->bsf, v->keys[i], val->str, 0) < 0)
+            return fail(EXIT_FAILURE_PROCESSING, field, "out of memory");
+    }
+    return 0;
+}
+
 static int parse_outputs(const json_value *root, job_spec *spec)
 {
     static const char *const known[] = {
-        "path", "format", "map", "video_codec", "audio_codec", "options", "format_options", NULL,
+        "path", "format", "map", "video_codec", "audio_codec", "subtitle_codec", "options", "format_options",
+        "bitstream_filters", "duration", "end", "copy_ts", NULL,
     };
     int err;
     const json_value *arr = get_array(root, "outputs", "", MAX_OUTPUTS, 1, &err);
@@ -222,17 +360,23 @@ static int parse_outputs(const json_value *root, job_spec *spec)
         if (o->type != JSON_OBJECT)
             return type_error(where, "an object", o);
         if (check_keys(o, where, known, output_later) < 0 ||
-            get_string(o, "path", where, 1, &out->path) < 0 ||
+            get_path(o, "path", where, 1, &out->path) < 0 ||
             get_string(o, "format", where, 0, &out->format) < 0 ||
             parse_map(o, where, out) < 0 ||
             get_string(o, "video_codec", where, 0, &out->video_codec) < 0 ||
             get_string(o, "audio_codec", where, 0, &out->audio_codec) < 0 ||
             get_options(o, "options", where, &out->options) < 0 ||
-            get_options(o, "format_options", where, &out->format_options) < 0)
+            get_string(o, "subtitle_codec", where, 0, &out->subtitle_codec) < 0 ||
+            get_options(o, "format_options", where, &out->format_options) < 0 ||
+            parse_bsf(o, where, out) < 0 ||
+            get_seconds(o, "duration", where, &out->duration_us) < 0 ||
+            get_seconds(o, "end", where, &out->end_us) < 0 ||
+            get_bool(o, "copy_ts", where, &out->copy_ts) < 0)
             return -1;
-        if ((out->video_codec && !strcmp(out->video_codec, "copy")) ||
-            (out->audio_codec && !strcmp(out->audio_codec, "copy")))
-            return fail(EXIT_MALFORMED_SPEC, where, "%s: codec \"copy\" is not supported by engine %s yet",
+        if (out->duration_us >= 0 && out->end_us >= 0)
+            return fail(EXIT_MALFORMED_SPEC, where, "%s: \"duration\" and \"end\" are mutually exclusive", where);
+        if (out->subtitle_codec && !codec_is_copy(out->subtitle_codec))
+            return fail(EXIT_MALFORMED_SPEC, where, "%s.subtitle_codec: only \"copy\" is supported by engine %s yet",
                         where, ENGINE_VERSION);
     }
     /* Several outputs cannot share "all graph outputs". */
@@ -285,34 +429,39 @@ int spec_parse(const char *text, job_spec *spec)
     if (!strcmp(op, "probe")) {
         static const char *const known[] = { "op", "version", "inputs", NULL };
         spec->op = OP_PROBE;
-        return check_keys(root, "", known, NULL) < 0 ? -1 : parse_inputs(root, spec, 1);
+        return check_keys(root, "", known, NULL) < 0 ? -1 : parse_inputs(root, spec, 1, 0);
     }
     if (!strcmp(op, "process")) {
         static const char *const known[] = { "op", "version", "inputs", "filter", "outputs", NULL };
         spec->op = OP_PROCESS;
         if (check_keys(root, "", known, top_later) < 0 ||
             get_string(root, "filter", "", 0, &spec->filter) < 0 ||
-            parse_inputs(root, spec, 0) < 0 ||
+            parse_inputs(root, spec, 0, 1) < 0 ||
             parse_outputs(root, spec) < 0)
             return -1;
         if (!spec->filter && !spec->nb_inputs)
             return fail(EXIT_MALFORMED_SPEC, "inputs", "inputs: a job without a filter needs an input");
         return 0;
     }
-    if (!strcmp(op, "frames"))
-        return fail(EXIT_MALFORMED_SPEC, "op", "op \"frames\" is not supported by engine %s yet", ENGINE_VERSION);
+    if (!strcmp(op, "frames")) {
+        spec->op = OP_FRAMES; /* op_frames() parses the rest (frames_spec.c) */
+        return parse_inputs(root, spec, 1, 1); /* it refuses seek and concat itself */
+    }
     return fail(EXIT_MALFORMED_SPEC, "op", "unknown op \"%s\"", op);
 }
 
 void spec_free(job_spec *spec)
 {
-    for (int i = 0; i < spec->nb_inputs; i++)
+    for (int i = 0; i < spec->nb_inputs; i++) {
         av_dict_free(&spec->inputs[i].options);
+        av_freep(&spec->inputs[i].concat);
+    }
     for (int i = 0; i < spec->nb_outputs; i++) {
         spec_output *o = &spec->outputs[i];
         for (int j = 0; j < o->nb_map; j++)
-            av_freep(&o->map[j]);
+            av_freep(&o->map[j].text);
         av_dict_free(&o->options);
+        av_dict_free(&o->bsf);
         av_dict_free(&o->format_options);
     }
     json_free(spec->root);

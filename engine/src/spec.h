@@ -4,9 +4,13 @@
 #ifndef AFMPEG_SPEC_H
 #define AFMPEG_SPEC_H
 
+#include <stdint.h>
+#include <string.h>
+#include <libavutil/avutil.h>
 #include <libavutil/dict.h>
 
 #include "json.h"
+#include "streamspec.h"
 
 #define VOCAB_VERSION 9
 #define ENGINE_VERSION "0.1.0"
@@ -16,26 +20,47 @@
 #define MAX_OUTPUTS 8
 #define MAX_GRAPH_INPUTS 32
 #define MAX_GRAPH_OUTPUTS 16
-#define MAX_MAP_ENTRIES 48
+#define MAX_COPIES 32
+#define MAX_MAP_ENTRIES (MAX_GRAPH_OUTPUTS + MAX_COPIES)
+#define MAX_CONCAT 1024
+#define MAX_SECONDS 3.2e10
 
-typedef enum { OP_VERSION, OP_PROBE, OP_PROCESS } job_op;
+typedef enum { OP_VERSION, OP_PROBE, OP_PROCESS, OP_FRAMES } job_op;
 
 typedef struct {
-    const char *path;
+    const char *path;      /* NULL for a concat input */
+    const char *name;      /* path, or the first concat entry: for messages */
+    int nb_concat;
+    const char **concat;   /* files joined by the concat demuxer (av_malloc'd array) */
     const char *format;    /* forced demuxer, or NULL */
     AVDictionary *options; /* demuxer options (strict) */
+    int has_seek;
+    int64_t seek_us;       /* from the input's start */
+    int seek_accurate;     /* decode and drop up to the exact point (else: keyframe at or before) */
 } spec_input;
+
+typedef struct {
+    char *text;            /* as written; a [label] without its brackets */
+    int is_copy;           /* unbracketed: input stream(s), copied */
+    stream_spec ss;        /* what a copy entry names */
+} spec_map_entry;
 
 typedef struct {
     const char *path;
     const char *format;            /* muxer, or NULL to guess from path */
     int has_map;
     int nb_map;
-    char *map[MAX_MAP_ENTRIES];    /* graph output labels, brackets removed */
-    const char *video_codec;       /* encoder names, or NULL for the muxer default */
+    spec_map_entry map[MAX_MAP_ENTRIES];
+    const char *video_codec;       /* encoder names, "copy", or NULL for the muxer default */
     const char *audio_codec;
+    const char *subtitle_codec;    /* only "copy" so far */
     AVDictionary *options;         /* encoder options (strict); "key:v"/"key:a" target one type */
     AVDictionary *format_options;  /* muxer options (strict) */
+    AVDictionary *bsf;             /* bitstream filter chain per copied map key */
+    int bsf_none;                  /* "bitstream_filters": "none": no automatic ones either */
+    int64_t duration_us;           /* window; -1 when unset */
+    int64_t end_us;                /* window end as an output timestamp; -1 when unset */
+    int copy_ts;                   /* keep input timestamps */
 } spec_output;
 
 typedef struct {
@@ -52,5 +77,15 @@ typedef struct {
 /* Parse and validate. On failure returns -1 with the error recorded (errors.h). */
 int spec_parse(const char *text, job_spec *spec);
 void spec_free(job_spec *spec);
+
+/* Shared with frames_spec.c: strict key check and string field (spec.c). */
+int check_keys(const json_value *obj, const char *where, const char *const *known, const char *const *later);
+int get_string(const json_value *obj, const char *key, const char *where, int required, const char **out);
+
+/* Codec field value meaning "copy the stream". */
+static inline int codec_is_copy(const char *name)
+{
+    return name && !strcmp(name, "copy");
+}
 
 #endif

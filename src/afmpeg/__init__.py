@@ -24,11 +24,14 @@ from .errors import (
     ProcessingError,
     UnsupportedVocabulary,
 )
-from .job import VOCAB_VERSION, Input, Output, ProbeJob, ProcessJob
+from .job import VOCAB_VERSION, FramesJob, Input, Output, ProbeJob, ProcessJob
 from .memfs import MemoryFS
+from .progress import Progress
 from .results import (
     AnalysisEntry,
     Chapter,
+    FrameInfo,
+    FramesResult,
     OutputInfo,
     OutputStream,
     ProbedInput,
@@ -47,11 +50,13 @@ __all__ = [
     "CommandResult",
     "find_module",
     "MemoryFS",
+    "Progress",
     "VOCAB_VERSION",
     "Input",
     "Output",
     "ProcessJob",
     "ProbeJob",
+    "FramesJob",
     "VersionInfo",
     "ProbeResult",
     "ProbedInput",
@@ -61,6 +66,8 @@ __all__ = [
     "OutputInfo",
     "OutputStream",
     "AnalysisEntry",
+    "FramesResult",
+    "FrameInfo",
     "AfmpegError",
     "ProcessingError",
     "JobSpecError",

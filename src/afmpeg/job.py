@@ -8,6 +8,7 @@ of afmpeg has no field for are kept in ``extra`` and written back unchanged, so 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 
 from .errors import JobSpecError
 
-__all__ = ["VOCAB_VERSION", "Input", "Output", "ProcessJob", "ProbeJob", "job_to_dict"]
+__all__ = ["VOCAB_VERSION", "Input", "Output", "ProcessJob", "ProbeJob", "FramesJob", "job_to_dict"]
 
 #: The job-spec vocabulary this package writes by default.
 VOCAB_VERSION = 9
@@ -294,7 +295,122 @@ class ProbeJob(_Job):
             item.validate(f"inputs[{i}]")
 
 
-def job_to_dict(job: ProcessJob | ProbeJob | Mapping[str, Any], *, validate: bool = True) -> dict[str, Any]:
+#: Frames jobs: most frames (and "timestamps" entries) per job, the default count, the seconds bound.
+MAX_FRAMES = 4096
+DEFAULT_FRAMES_COUNT = 1000
+MAX_SECONDS = 3.2e10
+FRAMES_CODECS = ("png", "mjpeg", "webp")
+_SELECTORS = ("timestamp", "timestamps", "interval", "scene")
+_CONVERSION = re.compile(r"%(%|(\d*)d)")
+
+
+def _check_seconds(value: Any, where: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_SECONDS:
+        raise _fail(where, f"must be a number of seconds from 0 to {MAX_SECONDS:g}, got {value!r}")
+
+
+def _path_conversions(path: str) -> int:
+    """How many integer conversions a frames path template has (checking it is well formed)."""
+    found, i = 0, path.find("%")
+    while i >= 0:
+        m = _CONVERSION.match(path, i)
+        if not m:
+            hint = "the only conversion is one integer such as %d or %03d; %% is a percent sign"
+            raise _fail("path", f"{path[i : i + 2]!r} is not allowed", hint)
+        if m.group(1) != "%":
+            found += 1
+            if m.group(2) and int(m.group(2)) > 32:
+                raise _fail("path", "the frame number may be padded to at most 32 digits")
+        i = path.find("%", m.end())
+    if found > 1:
+        raise _fail("path", "at most one integer conversion (%d) is allowed")
+    return found
+
+
+@dataclass
+class FramesJob(_Job):
+    """``{"op": "frames"}``: write stills of one input's video, one PNG (or JPEG) file per frame.
+
+    ``select`` holds exactly one of ``timestamp`` (seconds), ``timestamps`` (a list of seconds), ``interval``
+    (one frame every N seconds) or ``scene`` (a 0..1 scene-change threshold, or ``"thumbnail"``). ``path`` is a
+    template with at most one integer conversion (``"out/f_%03d.png"``; ``%%`` is a percent sign) and may lack one
+    only when a single frame can result. ``codec`` is ``"png"``, ``"mjpeg"`` or ``"webp"`` (default from the
+    extension), ``scale`` the scale filter's arguments (``"320:-2"``), ``count`` the most frames written.
+    """
+
+    inputs: list[Input] = field(default_factory=list)
+    select: dict[str, Any] = field(default_factory=dict)
+    path: str = ""
+    codec: str | None = None
+    scale: str | None = None
+    count: int | None = None
+    version: int = VOCAB_VERSION
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    op = "frames"
+
+    def __post_init__(self) -> None:
+        self.inputs = _coerce_inputs(self.inputs, "inputs")
+
+    def to_dict(self) -> dict[str, Any]:
+        select = dict(self.select) if isinstance(self.select, Mapping) else self.select
+        out: dict[str, Any] = {"op": self.op, "version": self.version, "inputs": [i._to_wire() for i in self.inputs]}
+        out.update({"select": select, "path": self.path})
+        out.update(_omit_none({"codec": self.codec, "scale": self.scale, "count": self.count}))
+        out.update(self.extra)
+        return out
+
+    def validate(self) -> None:
+        self._validate_common()
+        if len(self.inputs) != 1:
+            raise _fail("inputs", f"a frames job takes exactly one input, got {len(self.inputs)}")
+        self.inputs[0].validate("inputs[0]")
+        if self.inputs[0].path is None or "seek" in self.inputs[0].extra:
+            raise _fail("inputs[0]", "a frames job reads one file by path, without seek", "select picks the times")
+        most = self._validate_select()
+        _check_str(self.path, "path", optional=False, nonempty=True)
+        conversions = _path_conversions(self.path)
+        if self.codec is not None and self.codec not in FRAMES_CODECS:
+            raise _fail("codec", f"must be one of {', '.join(FRAMES_CODECS)}, got {self.codec!r}")
+        _check_str(self.scale, "scale", nonempty=True)
+        if self.count is not None:
+            if isinstance(self.count, bool) or not isinstance(self.count, int) or not 1 <= self.count <= MAX_FRAMES:
+                raise _fail("count", f"must be an integer from 1 to {MAX_FRAMES}, got {self.count!r}")
+            most = min(most, self.count) if "timestamps" in self.select else self.count
+        if not conversions and most > 1:
+            raise _fail(
+                "path",
+                f"{self.path!r} has no frame number but up to {most} frames may be written",
+                'add one, e.g. "f_%03d.png", or set count=1',
+            )
+
+    def _validate_select(self) -> int:
+        """Check ``select``; returns how many frames it may give before ``count`` applies."""
+        sel = self.select
+        if not isinstance(sel, Mapping) or len(sel) != 1 or next(iter(sel)) not in _SELECTORS:
+            raise _fail("select", f"must hold exactly one of {', '.join(_SELECTORS)}, got {sel!r}")
+        key, value = next(iter(sel.items()))
+        if key == "timestamp":
+            _check_seconds(value, "select.timestamp")
+            return 1
+        if key == "timestamps":
+            if isinstance(value, str) or not isinstance(value, Sequence) or not 1 <= len(value) <= MAX_FRAMES:
+                raise _fail("select.timestamps", f"must be a list of 1 to {MAX_FRAMES} times in seconds")
+            for i, t in enumerate(value):
+                _check_seconds(t, f"select.timestamps[{i}]")
+            return len(value)
+        if key == "interval":
+            _check_seconds(value, "select.interval")
+            if not value > 0:
+                raise _fail("select.interval", "must be greater than 0")
+        elif value != "thumbnail" and (
+            isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1
+        ):
+            raise _fail("select.scene", f'must be a threshold from 0 to 1 or "thumbnail", got {value!r}')
+        return DEFAULT_FRAMES_COUNT
+
+
+def job_to_dict(job: ProcessJob | ProbeJob | FramesJob | Mapping[str, Any], *, validate: bool = True) -> dict[str, Any]:
     """The wire dict for ``job``.
 
     Job dataclasses are validated first (when ``validate`` is true). Wire dicts are passed through unchanged:
@@ -302,10 +418,10 @@ def job_to_dict(job: ProcessJob | ProbeJob | Mapping[str, Any], *, validate: boo
     and a newer engine may accept what this package does not know). Use ``ProcessJob.from_dict(d).validate()``
     to check a dict on the Python side.
     """
-    if isinstance(job, ProcessJob | ProbeJob):
+    if isinstance(job, ProcessJob | ProbeJob | FramesJob):
         if validate:
             job.validate()
         return job.to_dict()
     if not isinstance(job, Mapping):
-        raise JobSpecError(f"a job must be a ProcessJob, ProbeJob or dict, got {type(job).__name__}")
+        raise JobSpecError(f"a job must be a ProcessJob, ProbeJob, FramesJob or dict, got {type(job).__name__}")
     return dict(job)

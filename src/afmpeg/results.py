@@ -19,6 +19,8 @@ __all__ = [
     "OutputInfo",
     "AnalysisEntry",
     "ProcessResult",
+    "FrameInfo",
+    "FramesResult",
 ]
 
 
@@ -303,3 +305,50 @@ class ProcessResult:
             analysis=[AnalysisEntry.from_dict(a) for a in known.get("analysis") or []],
             extra=extra,
         )
+
+
+@dataclass
+class FrameInfo:
+    """One still written by a frames job: its file, its number in the path template, and its time (seconds)."""
+
+    path: str
+    index: int
+    timestamp: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FrameInfo:
+        known, extra = _split(cls, data)
+        return cls(
+            path=str(known.get("path", "")),
+            index=_int(known.get("index")) or 0,
+            timestamp=_float(known.get("timestamp")),
+            extra=extra,
+        )
+
+
+@dataclass
+class FramesResult:
+    """What ``{"op": "frames"}`` answers: the files written, in index order."""
+
+    frames: list[FrameInfo] = field(default_factory=list)
+    count: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FramesResult:
+        known, extra = _split(cls, data)
+        frames = [FrameInfo.from_dict(f) for f in known.get("frames") or []]
+        count = _int(known.get("count"))
+        return cls(frames=frames, count=len(frames) if count is None else count, extra=extra)
+
+    def __getitem__(self, index: int) -> FrameInfo:
+        return self.frames[index]
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    @property
+    def paths(self) -> list[str]:
+        """The written files' paths."""
+        return [f.path for f in self.frames]

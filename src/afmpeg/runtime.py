@@ -15,9 +15,10 @@ from wasmtime import _ffi as ffi
 
 from . import compile_cache
 from .errors import AfmpegError, EngineCrash, JobSpecError, ModuleNotFound, ProcessingError, error_for_exit
-from .job import Input, ProbeJob, ProcessJob, job_to_dict
+from .job import FramesJob, Input, ProbeJob, ProcessJob, job_to_dict
 from .memfs import MemoryFS
-from .results import ProbeResult, ProcessResult, VersionInfo
+from .progress import Progress, ProgressParser
+from .results import FramesResult, ProbeResult, ProcessResult, VersionInfo
 from .wasi import _raw
 from .wasi.host import WasiCall
 from .wasi.linker import EXIT_MARKER, define_imports, register_state, unregister_state
@@ -283,19 +284,35 @@ class Runtime:
         ok = _raw.instance_export_get(ctx, ctypes.addressof(instance), name, len(name), ctypes.addressof(ext))
         return ext if ok else None
 
-    def call(self, job: Mapping[str, Any], *, fs: Any = None, root: str | None = None) -> dict[str, Any]:
+    def call(
+        self,
+        job: Mapping[str, Any],
+        *,
+        fs: Any = None,
+        root: str | None = None,
+        progress: Callable[[Progress], None] | None = None,
+    ) -> dict[str, Any]:
         """Send a wire-format job dict to the engine and return its raw JSON answer.
+
+        ``progress`` is called with a :class:`~afmpeg.Progress` for every report the engine writes (a process
+        job with ``progress`` set gets ``"progress": true`` added). An exception raised by the callback does not
+        disturb the job; it is re-raised here once the job has finished.
 
         Raises :class:`ProcessingError` / :class:`JobSpecError` / :class:`UnsupportedVocabulary` for exit codes
         1 / 2 / 3, :class:`EngineCrash` if the guest trapped.
         """
         job_dict = dict(job)
+        parser = ProgressParser(progress) if progress is not None else None
+        if parser is not None and job_dict.get("op") == "process":
+            job_dict["progress"] = True
         try:
             text = json.dumps(job_dict, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
         except (TypeError, ValueError) as exc:  # e.g. a Path object, or NaN (which the engine sees as bad JSON)
             raise JobSpecError(f"the job cannot be sent as JSON: {exc}", job=job_dict) from exc
         argv = [ENGINE_ARGV0, text]
-        res = self.run_command(argv, fs=fs, root=root)
+        res = self.run_command(argv, fs=fs, root=root, on_progress=parser.feed if parser else None)
+        if parser is not None and parser.error is not None:
+            raise parser.error
         stderr = res.stderr_text
         answer = _parse_result_line(res.stdout)
         notes = ""
@@ -347,8 +364,18 @@ class Runtime:
         job = path if isinstance(path, ProbeJob) else ProbeJob(inputs=path)  # type: ignore[arg-type]
         return ProbeResult.from_dict(self.call(job_to_dict(job), fs=fs, root=root))
 
-    def run(self, job: ProcessJob | Mapping[str, Any], *, fs: Any = None, root: str | None = None) -> ProcessResult:
+    def run(
+        self,
+        job: ProcessJob | Mapping[str, Any],
+        *,
+        fs: Any = None,
+        root: str | None = None,
+        progress: Callable[[Progress], None] | None = None,
+    ) -> ProcessResult:
         """Run a process job and return what was written.
+
+        ``progress``: called with a :class:`~afmpeg.Progress` (frame, out_time, total_size, fraction of the known
+        duration or -1, never decreasing) about every 100 ms of media time and once at the end.
 
         ``job`` is a :class:`ProcessJob` (validated on the Python side first, so mistakes such as a non-string
         option value fail fast with a hint) or a wire-format dict (sent as is, ``"op"`` defaulting to
@@ -361,4 +388,19 @@ class Runtime:
             job = {**job, "op": "process"}
         elif not isinstance(job, ProcessJob):
             raise JobSpecError(f"expected a ProcessJob or a dict, got {type(job).__name__}")
-        return ProcessResult.from_dict(self.call(job_to_dict(job), fs=fs, root=root))
+        return ProcessResult.from_dict(self.call(job_to_dict(job), fs=fs, root=root, progress=progress))
+
+    def frames(self, job: FramesJob | Mapping[str, Any], *, fs: Any = None, root: str | None = None) -> FramesResult:
+        """Write stills of one input's video (a frames job) and return the files written, in index order.
+
+        Like :meth:`run`: a :class:`FramesJob` is validated on the Python side first; a wire dict is sent as is
+        (``"op"`` defaulting to ``"frames"``) and judged by the engine. The files' parent directories must exist.
+        """
+        if isinstance(job, Mapping):
+            op = job.get("op", "frames")
+            if op != "frames":
+                raise JobSpecError(f"Runtime.frames() takes frames jobs; got op {op!r}")
+            job = {**job, "op": "frames"}
+        elif not isinstance(job, FramesJob):
+            raise JobSpecError(f"expected a FramesJob or a dict, got {type(job).__name__}")
+        return FramesResult.from_dict(self.call(job_to_dict(job), fs=fs, root=root))

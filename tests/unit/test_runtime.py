@@ -216,3 +216,30 @@ def test_jobs_that_are_not_json_fail_clearly(runtime: afmpeg.Runtime, value: obj
     with pytest.raises(afmpeg.JobSpecError, match=f"cannot be sent as JSON: .*({problem})") as info:
         runtime.call(job)
     assert info.value.job == job
+
+
+def test_progress_callback_gets_monotonic_reports(runtime: afmpeg.Runtime) -> None:
+    seen: list[afmpeg.Progress] = []
+    job = {"op": "process", "version": 9, "outputs": [{"path": "out.txt"}]}
+    runtime.run(job, fs=afmpeg.MemoryFS(), progress=seen.append)
+    assert [p.frame for p in seen] == [30, 60, 90]
+    assert [round(p.fraction, 3) for p in seen] == [0.333, 0.667, 1.0]
+    assert seen[-1].final and seen[-1].out_time == 3.0 and seen[-1].total_size == 300
+    assert "progress" not in job  # the caller's dict is not modified
+
+
+def test_no_progress_requested_means_none_sent(runtime: afmpeg.Runtime) -> None:
+    fs = afmpeg.MemoryFS()
+    runtime.run({"op": "process", "version": 9, "outputs": [{"path": "out.txt"}]}, fs=fs)
+    assert b'"progress"' not in fs.cat_file("/out.txt")
+
+
+def test_progress_callback_errors_surface_after_the_job(runtime: afmpeg.Runtime) -> None:
+    fs = afmpeg.MemoryFS()
+
+    def bad(p: afmpeg.Progress) -> None:
+        raise KeyError("from the callback")
+
+    with pytest.raises(KeyError, match="from the callback"):
+        runtime.run({"op": "process", "version": 9, "outputs": [{"path": "out.txt"}]}, fs=fs, progress=bad)
+    assert fs.exists("/out.txt")  # the job itself ran to the end
