@@ -381,14 +381,8 @@ class Runtime:
         option value fail fast with a hint) or a wire-format dict (sent as is, ``"op"`` defaulting to
         ``"process"``; the engine judges it and answers a malformed spec with :class:`JobSpecError`, exit code 2).
         """
-        if isinstance(job, Mapping):
-            op = job.get("op", "process")
-            if op != "process":
-                raise JobSpecError(f"Runtime.run() takes process jobs; use call() for op {op!r}")
-            job = {**job, "op": "process"}
-        elif not isinstance(job, ProcessJob):
-            raise JobSpecError(f"expected a ProcessJob or a dict, got {type(job).__name__}")
-        return ProcessResult.from_dict(self.call(job_to_dict(job), fs=fs, root=root, progress=progress))
+        wire = _typed_job_dict(job, ProcessJob, "run")
+        return ProcessResult.from_dict(self.call(wire, fs=fs, root=root, progress=progress))
 
     def frames(self, job: FramesJob | Mapping[str, Any], *, fs: Any = None, root: str | None = None) -> FramesResult:
         """Write stills of one input's video (a frames job) and return the files written, in index order.
@@ -396,11 +390,16 @@ class Runtime:
         Like :meth:`run`: a :class:`FramesJob` is validated on the Python side first; a wire dict is sent as is
         (``"op"`` defaulting to ``"frames"``) and judged by the engine. The files' parent directories must exist.
         """
-        if isinstance(job, Mapping):
-            op = job.get("op", "frames")
-            if op != "frames":
-                raise JobSpecError(f"Runtime.frames() takes frames jobs; got op {op!r}")
-            job = {**job, "op": "frames"}
-        elif not isinstance(job, FramesJob):
-            raise JobSpecError(f"expected a FramesJob or a dict, got {type(job).__name__}")
-        return FramesResult.from_dict(self.call(job_to_dict(job), fs=fs, root=root))
+        return FramesResult.from_dict(self.call(_typed_job_dict(job, FramesJob, "frames"), fs=fs, root=root))
+
+
+def _typed_job_dict(job: Any, cls: type[ProcessJob] | type[FramesJob], method: str) -> dict[str, Any]:
+    """The wire dict for a job object of ``cls`` (validated) or a dict (sent as is, ``op`` defaulting to cls.op)."""
+    if isinstance(job, Mapping):
+        op = job.get("op", cls.op)
+        if op != cls.op:
+            raise JobSpecError(f"Runtime.{method}() takes {cls.op} jobs; use call() for op {op!r}")
+        return job_to_dict({**job, "op": cls.op})
+    if not isinstance(job, cls):
+        raise JobSpecError(f"expected a {cls.__name__} or a dict, got {type(job).__name__}")
+    return job_to_dict(job)
