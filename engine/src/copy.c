@@ -44,6 +44,13 @@ int copy_add(Job *job, OutputFile *of, const spec_map_entry *e)
         job->nb_copies++;
         ost->of = of;
         ost->kind = OST_COPIED;
+        if (type == AVMEDIA_TYPE_SUBTITLE) {
+            if (++job->nb_subtitles > MAX_SUBTITLES)
+                return fail(EXIT_MALFORMED_SPEC, field, "%s: \"%s\": at most %d subtitle streams are allowed per job",
+                            field, e->text, MAX_SUBTITLES);
+            if (subtitle_needs_transcode(of, ist->st))
+                ost->kind = OST_SUBTITLE;
+        }
         ost->label = e->text;
         ost->type = type;
         ost->file = e->ss.file;
@@ -92,8 +99,9 @@ int copy_open(Job *job, OutputStream *ost)
         return fail(EXIT_FAILURE_PROCESSING, field, "%s: \"%s\": input stream %d has an invalid time base",
                     field, ost->label, ost->stream);
     if (avformat_query_codec(ofmt, par->codec_id, FF_COMPLIANCE_NORMAL) == 0)
-        return fail(EXIT_FAILURE_PROCESSING, field, "%s: \"%s\": output format \"%s\" cannot store codec \"%s\"",
-                    field, ost->label, ofmt->name, avcodec_get_name(par->codec_id));
+        return fail(EXIT_FAILURE_PROCESSING, field, "%s: \"%s\": output format \"%s\" cannot store codec \"%s\"%s",
+                    field, ost->label, ofmt->name, avcodec_get_name(par->codec_id),
+                    ost->type == AVMEDIA_TYPE_SUBTITLE ? "; set subtitle_codec to convert it (e.g. \"mov_text\")" : "");
     if (chain) {
         char bsf_field[FIELD_SIZE];
         snprintf(bsf_field, sizeof(bsf_field), "outputs[%d].bitstream_filters.%s", of->index, ost->label);

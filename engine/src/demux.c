@@ -167,7 +167,7 @@ static int end_of_input(Job *job, int file)
     }
     for (int i = 0; i < job->nb_ostreams; i++) {
         OutputStream *ost = &job->ostreams[i];
-        if (ost->kind == OST_COPIED && ost->file == file && copy_finish(job, ost) < 0)
+        if (ost->kind != OST_ENCODED && ost->file == file && copy_finish(job, ost) < 0)
             return -1;
     }
     return 0;
@@ -203,8 +203,8 @@ int input_read(Job *job, int file)
         InputStream *ist = &in->streams[pkt->stream_index];
         for (int i = 0; ret >= 0 && ist->nb_copies && i < job->nb_ostreams; i++) {
             OutputStream *ost = &job->ostreams[i];
-            if (ost->kind == OST_COPIED && ost->file == file && ost->stream == pkt->stream_index)
-                ret = copy_packet(job, ost, pkt);
+            if (ost->kind != OST_ENCODED && ost->file == file && ost->stream == pkt->stream_index)
+                ret = ost->kind == OST_SUBTITLE ? subtitle_packet(job, ost, pkt) : copy_packet(job, ost, pkt);
         }
         if (ret >= 0 && ist->dec)
             ret = decode_packet(job, file, ist, pkt);

@@ -55,7 +55,11 @@ static int pull(Job *job, OutputStream *ost, int flags)
     errlog_reset();
     ret = av_buffersink_get_frame_flags(ost->sink, job->frame, flags);
     if (ret >= 0) {
-        /* A finished stream's frames are dropped: stop feeding it. */
+        /* A finished stream's frames are dropped: stop feeding it (and measuring it). */
+        if (!ost->finished && analysis_frame(job, job->frame, av_buffersink_get_time_base(ost->sink)) < 0) {
+            av_frame_unref(job->frame);
+            return -1;
+        }
         ret = ost->finished ? 0 : encode_frame(job, ost, job->frame);
         av_frame_unref(job->frame);
         return ret < 0 ? -1 : 0;
@@ -96,7 +100,8 @@ static int transcode(Job *job)
     int ret;
 
     while ((ost = choose_output(job))) {
-        if (ost->kind == OST_COPIED) {
+        progress_tick(job);
+        if (ost->kind != OST_ENCODED) {
             if (read_and_drain(job, ost->file) < 0)
                 return -1;
             continue;
@@ -160,10 +165,13 @@ static int run(Job *job)
         for (unsigned s = 0; s < job->inputs[i].nb_streams; s++)
             if (!job->inputs[i].streams[s].dec && !job->inputs[i].streams[s].nb_copies)
                 job->inputs[i].fmt->streams[s]->discard = AVDISCARD_ALL;
-    if ((job->graph && graph_configure(job) < 0) || outputs_open(job) < 0 || inputs_seek(job) < 0 ||
-        transcode(job) < 0 || check_decoding(job) < 0)
+    if ((job->graph && graph_configure(job) < 0) || outputs_open(job) < 0 || inputs_seek(job) < 0)
         return -1;
-    return outputs_finish(job);
+    progress_open(job);
+    if (transcode(job) < 0 || check_decoding(job) < 0 || outputs_finish(job) < 0)
+        return -1;
+    progress_final(job);
+    return 0;
 }
 
 static void write_result(const Job *job, jw *w)
@@ -196,11 +204,14 @@ static void write_result(const Job *job, jw *w)
         jw_obj_end(w);
     }
     jw_arr_end(w);
+    analysis_write(job, w);
     jw_obj_end(w);
 }
 
 static void job_free(Job *job)
 {
+    progress_close(job);
+    analysis_free(job);
     outputs_free(job);
     avfilter_graph_free(&job->graph);
     for (int i = 0; i < job->nb_gout; i++)

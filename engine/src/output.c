@@ -88,7 +88,10 @@ static int plan_passthrough(Job *job, OutputFile *of, AVBPrint *bp)
         }
         of->nb_entries++;
     }
-    if (codec_is_copy(so->subtitle_codec) && stream_find(fmt, AVMEDIA_TYPE_SUBTITLE, 0) >= 0) {
+    /* Subtitles with a subtitle_codec; or alone, into a format made for them (in.srt -> out.vtt). */
+    if ((so->subtitle_codec || (!of->nb_entries && av_guess_codec(ofmt, NULL, so->path, NULL, AVMEDIA_TYPE_SUBTITLE) !=
+                                AV_CODEC_ID_NONE)) &&
+        stream_find(fmt, AVMEDIA_TYPE_SUBTITLE, 0) >= 0) {
         spec_map_entry *e = &of->entries[of->nb_entries++];
         snprintf(of->auto_text[2], sizeof(of->auto_text[2]), "0:s");
         e->text = of->auto_text[2];
@@ -294,14 +297,15 @@ int outputs_open(Job *job)
             return fail(EXIT_MALFORMED_SPEC, field, "%s: more than %d options", field, (int)sizeof(consumed));
         for (int j = 0; j < of->nb_streams; j++) {
             OutputStream *ost = of->streams[j];
-            if ((ost->kind == OST_ENCODED ? encode_open(job, ost, consumed) : copy_open(job, ost)) < 0)
+            if ((ost->kind == OST_ENCODED ? encode_open(job, ost, consumed) :
+                 ost->kind == OST_SUBTITLE ? subtitle_open(job, ost) : copy_open(job, ost)) < 0)
                 return -1;
         }
         for (int k = 0; (e = av_dict_iterate(of->spec->options, e)); k++)
             if (!consumed[k])
                 return fail(EXIT_MALFORMED_SPEC, field, "%s: unknown key \"%s\" (no encoder of this output uses it)",
                             field, e->key);
-        if (open_file(of) < 0)
+        if (metadata_apply(job, of) < 0 || open_file(of) < 0)
             return -1;
     }
     return 0;
@@ -310,6 +314,12 @@ int outputs_open(Job *job)
 int output_write(OutputStream *ost, AVPacket *pkt, AVRational tb)
 {
     int ret;
+    if (pkt->pts != AV_NOPTS_VALUE) {
+        int64_t end = ts_rescale(ts_add(pkt->pts, FFMAX(pkt->duration, 0)), tb, AV_TIME_BASE_Q);
+        ost->written_us = ost->packets ? FFMAX(ost->written_us, end) : end;
+    }
+    ost->packets++;
+    ost->of->bytes = ts_add(ost->of->bytes, pkt->size);
     pkt->stream_index = ost->st->index;
     av_packet_rescale_ts(pkt, tb, ost->st->time_base);
     pkt->time_base = ost->st->time_base;
@@ -343,6 +353,8 @@ int outputs_finish(Job *job)
         ret = av_write_trailer(of->oc);
         if (ret < 0)
             return fail_av(EXIT_FAILURE_PROCESSING, ret, field, "%s: finishing the file", of->spec->path);
+        if (of->oc->pb)
+            of->closed_size = avio_tell(of->oc->pb);
         if (!(of->oc->oformat->flags & AVFMT_NOFILE) && (ret = avio_closep(&of->oc->pb)) < 0)
             return fail_av(EXIT_FAILURE_PROCESSING, ret, field, "%s: closing the file", of->spec->path);
     }
@@ -353,6 +365,8 @@ void outputs_free(Job *job)
 {
     for (int i = 0; i < job->nb_ostreams; i++) {
         avcodec_free_context(&job->ostreams[i].enc);
+        avcodec_free_context(&job->ostreams[i].sub_dec);
+        av_freep(&job->ostreams[i].sub_buf);
         av_bsf_free(&job->ostreams[i].bsf);
     }
     for (int i = 0; i < job->nb_outputs; i++) {

@@ -15,6 +15,8 @@
 #ifndef AFMPEG_PROCESS_H
 #define AFMPEG_PROCESS_H
 
+#include <stdio.h>
+
 #include <libavcodec/avcodec.h>
 #include <libavcodec/bsf.h>
 #include <libavfilter/avfilter.h>
@@ -22,6 +24,7 @@
 #include <libavutil/bprint.h>
 #include <libswscale/swscale.h>
 
+#include "jsonw.h"
 #include "spec.h"
 
 /* Consecutive empty packets after which an input is taken to be stuck. */
@@ -62,7 +65,8 @@ typedef struct InputFile {
 
 typedef struct OutputFile OutputFile;
 
-typedef enum { OST_ENCODED, OST_COPIED } OutputKind;
+/* OST_SUBTITLE: an input subtitle stream decoded and encoded to another codec. */
+typedef enum { OST_ENCODED, OST_COPIED, OST_SUBTITLE } OutputKind;
 
 /* One stream of an output file: encoded from a graph output pad, or copied
  * from an input stream. Later features (metadata, subtitles, progress) attach
@@ -76,6 +80,8 @@ typedef struct OutputStream {
     int shift_file;               /* input whose ts_offset copy_ts restores, or -1 */
     int64_t last_us;              /* timeline position of the last data, to pick the stream that lags */
     int finished;                 /* nothing more is written (end of data or window full) */
+    int64_t packets;              /* written to the muxer (video: frames) */
+    int64_t written_us;           /* furthest end (pts + duration) written, output clock */
 
     /* OST_ENCODED */
     AVFilterContext *sink;
@@ -86,8 +92,10 @@ typedef struct OutputStream {
     int64_t last_pts;             /* last pts sent; AV_NOPTS_VALUE before the first frame */
     int64_t dropped;              /* video frames dropped for a repeated timestamp */
 
-    /* OST_COPIED */
+    /* OST_COPIED, OST_SUBTITLE */
     int file, stream;             /* the input stream */
+    AVCodecContext *sub_dec;      /* OST_SUBTITLE: its decoder (the encoder is enc) */
+    uint8_t *sub_buf;             /* OST_SUBTITLE: one encoded cue */
     AVBSFContext *bsf;            /* bitstream filters asked for, or NULL */
     int started;                  /* first packet written (copies start on a keyframe) */
 } OutputStream;
@@ -102,6 +110,8 @@ struct OutputFile {
     AVFormatContext *oc;
     int nb_streams;
     OutputStream *streams[MAX_OUTPUT_STREAMS];
+    int64_t bytes;                /* packet payload written (for muxers without a file of their own) */
+    int64_t closed_size;          /* file size when it was closed */
 };
 
 typedef struct GraphOutput {      /* an unconnected graph output pad */
@@ -112,6 +122,20 @@ typedef struct GraphOutput {      /* an unconnected graph output pad */
     OutputStream *ost;            /* who consumes it */
 } GraphOutput;
 
+/* Measurements collected for the result's "analysis" (analysis.c). */
+#define MAX_ANALYSIS 100000
+typedef struct AnalysisEntry {
+    double t;                     /* seconds on the graph's clock; NaN when the frame had no timestamp */
+    char *key, *value;
+} AnalysisEntry;
+
+typedef struct Analysis {
+    AnalysisEntry *entries;
+    int nb, cap;
+    int truncated;                /* MAX_ANALYSIS reached: later entries were dropped */
+    AVDictionary *last;           /* last value recorded per key */
+} Analysis;
+
 typedef struct Job {
     const job_spec *spec;
     int nb_inputs;
@@ -121,6 +145,7 @@ typedef struct Job {
     int nb_ostreams;
     OutputStream ostreams[MAX_OUTPUT_STREAMS];
     int nb_copies;
+    int nb_subtitles;             /* subtitle output streams (MAX_SUBTITLES) */
 
     AVFilterGraph *graph;         /* NULL when every stream is copied */
     int nb_gin;
@@ -131,6 +156,14 @@ typedef struct Job {
     AVFrame *frame;
     AVPacket *pkt;                /* demuxed */
     AVPacket *out_pkt;            /* encoded or copied, on its way to a muxer */
+
+    Analysis analysis;
+
+    struct {
+        FILE *f;                  /* /dev/afmpeg-progress, NULL when off or broken */
+        int64_t next_us;          /* out_time that triggers the next record */
+        int64_t duration_us;      /* expected, 0 when unknown */
+    } progress;
 } Job;
 
 /* Timestamp arithmetic that saturates instead of overflowing (signed overflow
@@ -212,6 +245,25 @@ int copy_add(Job *job, OutputFile *of, const spec_map_entry *e); /* every stream
 int copy_open(Job *job, OutputStream *ost);
 int copy_packet(Job *job, OutputStream *ost, const AVPacket *pkt);
 int copy_finish(Job *job, OutputStream *ost);
+
+/* analysis.c */
+int analysis_frame(Job *job, const AVFrame *frame, AVRational tb); /* lavfi.* metadata of a sink's frame */
+void analysis_write(const Job *job, jw *w);
+void analysis_free(Job *job);
+
+/* metadata.c */
+int metadata_apply(Job *job, OutputFile *of);    /* tags, dispositions, chapters; before the header */
+
+/* progress.c ("progress": true; never fails the job) */
+void progress_open(Job *job);                    /* after seeking: durations are known */
+void progress_tick(Job *job);                    /* a record when out_time moved on enough */
+void progress_final(Job *job);
+void progress_close(Job *job);
+
+/* subtitles.c */
+int subtitle_needs_transcode(const OutputFile *of, const AVStream *ist);
+int subtitle_open(Job *job, OutputStream *ost);
+int subtitle_packet(Job *job, OutputStream *ost, const AVPacket *pkt); /* ends with copy_finish() */
 
 /* window.c */
 int64_t window_end(const Job *job, const OutputStream *ost);   /* timeline us; INT64_MAX: none */

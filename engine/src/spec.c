@@ -9,10 +9,10 @@
 #include "errors.h"
 #include "spec.h"
 
-/* Vocabulary-9 keys this engine does not implement yet: named as such, so a
- * valid job for a newer engine is not reported as a typo. */
-static const char *const top_later[] = { "progress", NULL };
-static const char *const output_later[] = { "metadata", "chapters", "stream_metadata", NULL };
+/* Vocabulary keys this engine does not implement yet (none left of vocabulary
+ * 9): named as such, so a valid job for a newer engine is not reported as a typo. */
+static const char *const top_later[] = { NULL };
+static const char *const output_later[] = { NULL };
 /* Option keys that would loosen the sandbox's I/O rules. */
 static const char *const denied_options[] = { "protocol_whitelist", "protocol_blacklist", "safe", NULL };
 
@@ -343,7 +343,7 @@ static int parse_outputs(const json_value *root, job_spec *spec)
 {
     static const char *const known[] = {
         "path", "format", "map", "video_codec", "audio_codec", "subtitle_codec", "options", "format_options",
-        "bitstream_filters", "duration", "end", "copy_ts", NULL,
+        "bitstream_filters", "duration", "end", "copy_ts", "metadata", "chapters", "stream_metadata", NULL,
     };
     int err;
     const json_value *arr = get_array(root, "outputs", "", MAX_OUTPUTS, 1, &err);
@@ -371,13 +371,11 @@ static int parse_outputs(const json_value *root, job_spec *spec)
             parse_bsf(o, where, out) < 0 ||
             get_seconds(o, "duration", where, &out->duration_us) < 0 ||
             get_seconds(o, "end", where, &out->end_us) < 0 ||
-            get_bool(o, "copy_ts", where, &out->copy_ts) < 0)
+            get_bool(o, "copy_ts", where, &out->copy_ts) < 0 ||
+            metadata_check(o, where, out) < 0)
             return -1;
         if (out->duration_us >= 0 && out->end_us >= 0)
             return fail(EXIT_MALFORMED_SPEC, where, "%s: \"duration\" and \"end\" are mutually exclusive", where);
-        if (out->subtitle_codec && !codec_is_copy(out->subtitle_codec))
-            return fail(EXIT_MALFORMED_SPEC, where, "%s.subtitle_codec: only \"copy\" is supported by engine %s yet",
-                        where, ENGINE_VERSION);
     }
     /* Several outputs cannot share "all graph outputs". */
     for (int i = 0; spec->nb_outputs > 1 && i < spec->nb_outputs; i++) {
@@ -432,9 +430,10 @@ int spec_parse(const char *text, job_spec *spec)
         return check_keys(root, "", known, NULL) < 0 ? -1 : parse_inputs(root, spec, 1, 0);
     }
     if (!strcmp(op, "process")) {
-        static const char *const known[] = { "op", "version", "inputs", "filter", "outputs", NULL };
+        static const char *const known[] = { "op", "version", "progress", "inputs", "filter", "outputs", NULL };
         spec->op = OP_PROCESS;
         if (check_keys(root, "", known, top_later) < 0 ||
+            get_bool(root, "progress", "", &spec->progress) < 0 ||
             get_string(root, "filter", "", 0, &spec->filter) < 0 ||
             parse_inputs(root, spec, 0, 1) < 0 ||
             parse_outputs(root, spec) < 0)

@@ -21,6 +21,7 @@
 #define MAX_GRAPH_INPUTS 32
 #define MAX_GRAPH_OUTPUTS 16
 #define MAX_COPIES 32
+#define MAX_SUBTITLES 16
 #define MAX_MAP_ENTRIES (MAX_GRAPH_OUTPUTS + MAX_COPIES)
 #define MAX_CONCAT 1024
 #define MAX_SECONDS 3.2e10
@@ -53,7 +54,7 @@ typedef struct {
     spec_map_entry map[MAX_MAP_ENTRIES];
     const char *video_codec;       /* encoder names, "copy", or NULL for the muxer default */
     const char *audio_codec;
-    const char *subtitle_codec;    /* only "copy" so far */
+    const char *subtitle_codec;    /* encoder name, "copy", or NULL (convert only what the muxer cannot store) */
     AVDictionary *options;         /* encoder options (strict); "key:v"/"key:a" target one type */
     AVDictionary *format_options;  /* muxer options (strict) */
     AVDictionary *bsf;             /* bitstream filter chain per copied map key */
@@ -61,12 +62,22 @@ typedef struct {
     int64_t duration_us;           /* window; -1 when unset */
     int64_t end_us;                /* window end as an output timestamp; -1 when unset */
     int copy_ts;                   /* keep input timestamps */
+    const json_value *metadata;    /* container tags (checked object of strings), or NULL */
+    int chapters;                  /* input index to copy from, CHAPTERS_DEFAULT or CHAPTERS_NONE */
+    const json_value *stream_metadata; /* per map key {language, disposition, tags} (checked), or NULL */
 } spec_output;
+
+#define CHAPTERS_DEFAULT (-2)      /* the first input that has chapters (ffmpeg's default) */
+#define CHAPTERS_NONE (-1)
+
+/* metadata.c: check "metadata", "chapters" and "stream_metadata" of output `o`. */
+int metadata_check(const json_value *o, const char *where, spec_output *out);
 
 typedef struct {
     json_value *root;
     job_op op;
     int version;
+    int progress;                  /* write progress records (progress.c) */
     int nb_inputs;
     spec_input inputs[MAX_INPUTS];
     const char *filter;            /* filter_complex string, or NULL */

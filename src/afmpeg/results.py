@@ -295,6 +295,8 @@ class AnalysisEntry:
 class ProcessResult:
     outputs: list[OutputInfo] = field(default_factory=list)
     analysis: list[AnalysisEntry] = field(default_factory=list)
+    #: the engine stopped collecting analysis entries at its cap (100000); later ones are missing
+    analysis_truncated: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -303,6 +305,7 @@ class ProcessResult:
         return cls(
             outputs=[OutputInfo.from_dict(o) for o in known.get("outputs") or []],
             analysis=[AnalysisEntry.from_dict(a) for a in known.get("analysis") or []],
+            analysis_truncated=bool(known.get("analysis_truncated", False)),
             extra=extra,
         )
 
