@@ -76,76 +76,102 @@ def _split_known(cls: type, data: Mapping[str, Any], where: str) -> tuple[dict[s
     return known, extra
 
 
+def _wire_fields(obj: Any) -> dict[str, Any]:
+    """The dataclass's fields in wire order, None omitted, containers copied, then ``extra``."""
+    out: dict[str, Any] = {}
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        if f.name == "extra" or value is None:
+            continue
+        if isinstance(value, Mapping):
+            value = dict(value)
+        elif isinstance(value, list | tuple):
+            value = list(value)
+        out[f.name] = value
+    out.update(obj.extra)
+    return out
+
+
+def _check_list_of_str(value: Any, where: str, example: str) -> None:
+    if value is None:
+        return
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise _fail(where, "must be a list of strings", example)
+    for i, item in enumerate(value):
+        _check_str(item, f"{where}[{i}]", optional=False, nonempty=True)
+
+
+def _check_mapping(value: Any, where: str) -> None:
+    if value is not None and not isinstance(value, Mapping):
+        raise _fail(where, f"must be an object, got {type(value).__name__}")
+
+
 @dataclass
 class Input:
-    """One input: a file path on the job's filesystem, optionally with a forced demuxer and demuxer options."""
+    """One input: a file ``path`` (or a ``concat`` list joined by stream copy), optionally a forced demuxer
+    ``format`` with demuxer ``options``, and a ``seek`` (``{"start": seconds, "mode": "fast"|"accurate"}``)."""
 
-    path: str
+    path: str | None = None
     format: str | None = None
     options: dict[str, str] | None = None
+    concat: list[str] | None = None
+    seek: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        out = _omit_none({"path": self.path, "format": self.format})
-        if self.options is not None:
-            out["options"] = dict(self.options)
-        out.update(self.extra)
-        return out
+        return _wire_fields(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | str) -> Input:
         if isinstance(data, str):
             return cls(data)
         known, extra = _split_known(cls, data, "input")
-        if "path" not in known:
-            if "concat" in extra:
-                known["path"] = None
-            else:
-                raise _fail("input", "needs a 'path'")
+        if "path" not in known and "concat" not in known:
+            raise _fail("input", "needs a 'path' or a 'concat' list")
         return cls(**known, extra=extra)
 
     def validate(self, where: str = "input") -> None:
-        if self.path is None and "concat" in self.extra:
-            pass
-        else:
-            _check_str(self.path, f"{where}.path", optional=False, nonempty=True)
+        if (self.path is None) == (self.concat is None):
+            raise _fail(where, "needs exactly one of 'path' and 'concat'")
+        _check_str(self.path, f"{where}.path", nonempty=True)
+        _check_list_of_str(self.concat, f"{where}.concat", 'e.g. ["a.ts", "b.ts"]')
         _check_str(self.format, f"{where}.format")
         _check_options(self.options, f"{where}.options")
+        _check_mapping(self.seek, f"{where}.seek")
+        if self.seek is not None:
+            _check_seconds(self.seek.get("start"), f"{where}.seek.start")
+            if self.seek.get("mode", "accurate") not in ("fast", "accurate"):
+                raise _fail(f"{where}.seek.mode", "must be 'fast' or 'accurate'")
 
     def _to_wire(self) -> dict[str, Any]:
-        out = self.to_dict()
-        if out.get("path") is None:
-            out.pop("path", None)
-        return out
+        return self.to_dict()
 
 
 @dataclass
 class Output:
-    """One output file: which streams go in (``map``), codecs, encoder options and the muxer."""
+    """One output file: which streams go in (``map``: ``"[label]"`` graph pads are encoded, ``"0:v"`` input
+    streams are copied), codecs (an encoder name or ``"copy"``), encoder ``options``, the muxer, a time window
+    (``duration`` or ``end``), and metadata (container ``metadata``, ``chapters``, per-stream ``stream_metadata``)."""
 
     path: str
     map: list[str] | None = None
     video_codec: str | None = None
     audio_codec: str | None = None
+    subtitle_codec: str | None = None
     options: dict[str, str] | None = None
     format: str | None = None
     format_options: dict[str, str] | None = None
+    bitstream_filters: dict[str, str] | str | None = None
+    duration: float | None = None
+    end: float | None = None
+    copy_ts: bool | None = None
+    metadata: dict[str, str] | None = None
+    chapters: str | int | None = None
+    stream_metadata: dict[str, dict[str, Any]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        out = _omit_none(
-            {
-                "path": self.path,
-                "map": list(self.map) if self.map is not None else None,
-                "video_codec": self.video_codec,
-                "audio_codec": self.audio_codec,
-                "options": dict(self.options) if self.options is not None else None,
-                "format": self.format,
-                "format_options": dict(self.format_options) if self.format_options is not None else None,
-            }
-        )
-        out.update(self.extra)
-        return out
+        return _wire_fields(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | str) -> Output:
@@ -158,16 +184,26 @@ class Output:
 
     def validate(self, where: str = "output") -> None:
         _check_str(self.path, f"{where}.path", optional=False, nonempty=True)
-        if self.map is not None:
-            if isinstance(self.map, str) or not isinstance(self.map, Sequence):
-                raise _fail(f"{where}.map", "must be a list of strings", 'e.g. ["[v]", "[a]"] or ["0:v", "0:a"]')
-            for i, item in enumerate(self.map):
-                _check_str(item, f"{where}.map[{i}]", optional=False, nonempty=True)
-        _check_str(self.video_codec, f"{where}.video_codec")
-        _check_str(self.audio_codec, f"{where}.audio_codec")
-        _check_str(self.format, f"{where}.format")
+        _check_list_of_str(self.map, f"{where}.map", 'e.g. ["[v]", "[a]"] or ["0:v", "0:a"]')
+        for name in ("video_codec", "audio_codec", "subtitle_codec", "format"):
+            _check_str(getattr(self, name), f"{where}.{name}")
         _check_options(self.options, f"{where}.options")
         _check_options(self.format_options, f"{where}.format_options")
+        _check_options(self.metadata, f"{where}.metadata")
+        if self.bitstream_filters is not None and self.bitstream_filters != "none":
+            _check_options(self.bitstream_filters, f"{where}.bitstream_filters")
+        if self.duration is not None and self.end is not None:
+            raise _fail(where, "'duration' and 'end' are mutually exclusive")
+        for name in ("duration", "end"):
+            if getattr(self, name) is not None:
+                _check_seconds(getattr(self, name), f"{where}.{name}")
+        if self.copy_ts is not None and not isinstance(self.copy_ts, bool):
+            raise _fail(f"{where}.copy_ts", "must be true or false")
+        if self.chapters is not None and self.chapters not in ("copy", "none") and (
+            isinstance(self.chapters, bool) or not isinstance(self.chapters, int) or self.chapters < 0
+        ):
+            raise _fail(f"{where}.chapters", "must be 'copy', 'none' or an input index")
+        _check_mapping(self.stream_metadata, f"{where}.stream_metadata")
 
 
 def _coerce_inputs(items: Any, where: str) -> list[Input]:
@@ -365,7 +401,7 @@ class FramesJob(_Job):
         if len(self.inputs) != 1:
             raise _fail("inputs", f"a frames job takes exactly one input, got {len(self.inputs)}")
         self.inputs[0].validate("inputs[0]")
-        if self.inputs[0].path is None or "seek" in self.inputs[0].extra:
+        if self.inputs[0].path is None or self.inputs[0].seek is not None:
             raise _fail("inputs[0]", "a frames job reads one file by path, without seek", "select picks the times")
         most = self._validate_select()
         _check_str(self.path, "path", optional=False, nonempty=True)

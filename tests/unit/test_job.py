@@ -36,8 +36,9 @@ def test_process_job_round_trip() -> None:
     job = afmpeg.ProcessJob.from_dict(EXAMPLE)
     assert job.to_dict() == EXAMPLE
     assert job.inputs[0] == afmpeg.Input("in.mp4", format="mp4", options={"probesize": "5000000"})
-    assert job.inputs[1].extra == {"seek": {"start": 1.5, "mode": "accurate"}}
-    assert job.outputs[0].extra == {"duration": 3}
+    assert job.inputs[1].seek == {"start": 1.5, "mode": "accurate"}
+    assert job.outputs[0].duration == 3
+    assert job.outputs[1].video_codec == "copy"
     assert job.extra == {"progress": True}
     assert afmpeg.ProcessJob.from_dict(job.to_dict()) == job
 
@@ -117,3 +118,53 @@ def test_wrong_op() -> None:
 def test_job_spec_error_is_a_value_error() -> None:
     with pytest.raises(ValueError):
         afmpeg.ProcessJob(inputs=["a"], outputs=[]).validate()
+
+
+def test_every_vocabulary_field_round_trips() -> None:
+    wire = {
+        "op": "process",
+        "version": 9,
+        "inputs": [{"concat": ["a.ts", "b.ts"]}, {"path": "s.srt", "seek": {"start": 2, "mode": "fast"}}],
+        "outputs": [
+            {
+                "path": "o.mkv",
+                "map": ["0:v", "1:s"],
+                "video_codec": "copy",
+                "subtitle_codec": "srt",
+                "bitstream_filters": {"0:v": "h264_mp4toannexb"},
+                "end": 10,
+                "copy_ts": True,
+                "metadata": {"title": "T"},
+                "chapters": "none",
+                "stream_metadata": {"1:s": {"language": "eng", "disposition": ["default"]}},
+            }
+        ],
+    }
+    job = afmpeg.ProcessJob.from_dict(wire)
+    job.validate()
+    assert job.inputs[0].concat == ["a.ts", "b.ts"] and job.inputs[0].path is None
+    assert job.outputs[0].stream_metadata == {"1:s": {"language": "eng", "disposition": ["default"]}}
+    assert all(not o.extra for o in job.outputs) and all(not i.extra for i in job.inputs)
+    assert job.to_dict() == wire
+
+
+@pytest.mark.parametrize(
+    ("output", "needle"),
+    [
+        ({"path": "o.mp4", "duration": 1, "end": 2}, "mutually exclusive"),
+        ({"path": "o.mp4", "duration": -1}, "duration"),
+        ({"path": "o.mp4", "copy_ts": "yes"}, "copy_ts"),
+        ({"path": "o.mp4", "chapters": "all"}, "chapters"),
+        ({"path": "o.mp4", "metadata": {"year": 2026}}, "metadata"),
+    ],
+)
+def test_output_vocabulary_is_validated(output: dict, needle: str) -> None:
+    with pytest.raises(afmpeg.JobSpecError, match=needle):
+        afmpeg.ProcessJob(inputs=["a.mp4"], outputs=[output]).validate()
+
+
+def test_input_needs_path_or_concat_not_both() -> None:
+    with pytest.raises(afmpeg.JobSpecError, match="exactly one"):
+        afmpeg.Input("a.mp4", concat=["b.ts"]).validate()
+    with pytest.raises(afmpeg.JobSpecError, match="seek.mode"):
+        afmpeg.Input("a.mp4", seek={"start": 1, "mode": "slow"}).validate()
