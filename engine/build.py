@@ -140,6 +140,11 @@ def apt_fetch(lock: dict, names: list[str], cache: Path, dest: Path) -> None:
     The archive URI comes from the machine's own apt sources; nothing under /etc is touched.
     """
     aptdir = cache / "apt"
+    if shutil.which("apt-get") is None:
+        raise BuildError(
+            "apt-get is not available to fetch the pinned sources; put the tarballs named in "
+            "engine/sources.lock.json in a directory and run with AFMPEG_TARBALLS=DIR"
+        )
     uri = machine_debian_uri()
     suites = sorted({lock["sources"][n]["suite"] for n in names})
     (aptdir / "etc" / "sources.list.d").mkdir(parents=True, exist_ok=True)
