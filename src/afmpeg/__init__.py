@@ -18,13 +18,19 @@ the guest never sees host disk.
 
 from .errors import (
     AfmpegError,
+    Cancelled,
     EngineCrash,
     JobSpecError,
+    JobTimeout,
+    LimitExceeded,
+    MemoryLimitExceeded,
     ModuleNotFound,
+    OutputLimitExceeded,
     ProcessingError,
     UnsupportedVocabulary,
 )
 from .job import VOCAB_VERSION, FramesJob, Input, Output, ProbeJob, ProcessJob
+from .limits import CancelToken
 from .memfs import MemoryFS
 from .progress import Progress
 from .results import (
@@ -74,4 +80,10 @@ __all__ = [
     "UnsupportedVocabulary",
     "EngineCrash",
     "ModuleNotFound",
+    "LimitExceeded",
+    "MemoryLimitExceeded",
+    "JobTimeout",
+    "OutputLimitExceeded",
+    "Cancelled",
+    "CancelToken",
 ]

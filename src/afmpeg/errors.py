@@ -11,6 +11,11 @@ __all__ = [
     "UnsupportedVocabulary",
     "EngineCrash",
     "ModuleNotFound",
+    "LimitExceeded",
+    "MemoryLimitExceeded",
+    "JobTimeout",
+    "OutputLimitExceeded",
+    "Cancelled",
 ]
 
 
@@ -73,6 +78,33 @@ class EngineCrash(AfmpegError):
 
 class ModuleNotFound(AfmpegError, FileNotFoundError):
     """No engine module could be found."""
+
+
+class LimitExceeded(AfmpegError):
+    """The job was stopped because it went past one of its limits (``limit`` holds the limit's value).
+
+    The Runtime stays usable; nothing the job wrote is published.
+    """
+
+    def __init__(self, message: str, *, limit: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.limit = limit
+
+
+class MemoryLimitExceeded(LimitExceeded, MemoryError):
+    """The guest needed more linear memory than ``memory_limit`` bytes (a ``memory.grow`` was refused)."""
+
+
+class JobTimeout(LimitExceeded, TimeoutError):
+    """The job ran longer than ``time_limit`` seconds of wall time and was stopped."""
+
+
+class OutputLimitExceeded(LimitExceeded):
+    """The files the job wrote grew past ``output_limit`` bytes in total (the write failed with ``EFBIG``)."""
+
+
+class Cancelled(AfmpegError):
+    """The job was stopped through its :class:`~afmpeg.CancelToken`; nothing it wrote is published."""
 
 
 def error_for_exit(

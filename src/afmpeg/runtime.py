@@ -14,8 +14,21 @@ import wasmtime
 from wasmtime import _ffi as ffi
 
 from . import compile_cache
-from .errors import AfmpegError, EngineCrash, JobSpecError, ModuleNotFound, ProcessingError, error_for_exit
+from . import limits as _limits
+from .errors import (
+    AfmpegError,
+    Cancelled,
+    EngineCrash,
+    JobSpecError,
+    JobTimeout,
+    MemoryLimitExceeded,
+    ModuleNotFound,
+    OutputLimitExceeded,
+    ProcessingError,
+    error_for_exit,
+)
 from .job import FramesJob, Input, ProbeJob, ProcessJob, job_to_dict
+from .limits import CancelToken
 from .memfs import MemoryFS
 from .progress import Progress, ProgressParser
 from .results import FramesResult, ProbeResult, ProcessResult, VersionInfo
@@ -28,6 +41,17 @@ __all__ = ["Runtime", "CommandResult", "find_module", "DEFAULT_MODULE_NAME"]
 DEFAULT_MODULE_NAME = "afmpeg-engine-lgpl.wasm"
 ENGINE_ARGV0 = "afmpeg-engine"
 _NO_DEADLINE = 1 << 62
+DEFAULT_MEMORY_LIMIT = 1 << 30
+WASM_PAGE = 64 * 1024
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "<runtime default>"
+
+
+#: "use the Runtime's setting" for the per-call limit keywords
+UNSET: Any = _Unset()
 
 #: Every wasmtime Config flag afmpeg sets (part of the compile-cache key).
 CONFIG_FLAGS: dict[str, Any] = {"epoch_interruption": True}
@@ -153,7 +177,16 @@ class Runtime:
             Default: a private in-memory :class:`~afmpeg.MemoryFS` (``runtime.fs``).
         root: a path prefix inside ``fs`` that the guest sees as ``/``.
         cache_dir: where compiled code is cached (default: the user cache dir; ``False`` disables the cache).
-        memory_limit: maximum guest linear memory in bytes (``memory.grow`` fails beyond it, the job fails cleanly).
+        memory_limit: maximum guest linear memory in bytes (default 1 GiB; ``None``: no limit). A job that needs
+            more ends with :class:`~afmpeg.MemoryLimitExceeded`.
+        time_limit: maximum wall time of one job in seconds (default ``None``: no limit); past it the job is
+            stopped with :class:`~afmpeg.JobTimeout`.
+        output_limit: maximum total bytes of the files one job writes (default ``None``: no limit); a write past it
+            fails and the job ends with :class:`~afmpeg.OutputLimitExceeded`.
+
+    Every limit can be overridden per call with the same keyword (``run(job, time_limit=5)``); a call also takes
+    ``cancel=`` a :class:`~afmpeg.CancelToken`. Files a job writes are published to the filesystem only when the
+    job succeeds: a failed, stopped or over-limit job leaves the filesystem as it found it.
 
     A Runtime is thread-safe: every call gets its own Store and instance, and calls in different threads run in
     parallel (wasm releases the GIL).
@@ -166,7 +199,9 @@ class Runtime:
         fs: Any = None,
         root: str = "",
         cache_dir: str | os.PathLike[str] | bool | None = None,
-        memory_limit: int | None = None,
+        memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
+        time_limit: float | None = None,
+        output_limit: int | None = None,
     ) -> None:
         wasm, self.module_path = find_module(module)
         config = wasmtime.Config()
@@ -192,6 +227,8 @@ class Runtime:
             fs = MemoryFS()
         self.fs, self.root = resolve_fs(fs, root)
         self.memory_limit = memory_limit
+        self.time_limit = time_limit
+        self.output_limit = output_limit
 
     def __repr__(self) -> str:
         return f"Runtime(module={self.module_path!r}, fs={type(self.fs).__name__}, root={self.root!r})"
@@ -205,15 +242,32 @@ class Runtime:
         fs: Any = None,
         root: str | None = None,
         on_progress: Callable[[bytes], None] | None = None,
+        memory_limit: int | None = UNSET,
+        time_limit: float | None = UNSET,
+        output_limit: int | None = UNSET,
+        cancel: CancelToken | None = None,
     ) -> CommandResult:
-        """Run the module's ``_start`` with ``args`` as argv (WASI command semantics); never raises for guest
-        failures — exit code, captured output, trap text and host-side errors are all in the result.
+        """Run the module's ``_start`` with ``args`` as argv (WASI command semantics).
+
+        Guest failures do not raise — exit code, captured output, trap text and host-side errors are all in the
+        result. Files the guest wrote are published only when it exits with 0 without a trap or host error.
+        A job stopped by the host raises: :class:`JobTimeout`, :class:`Cancelled`, :class:`OutputLimitExceeded`,
+        :class:`MemoryLimitExceeded` (limits default to the Runtime's; see :class:`Runtime`).
         """
+        mem_limit = self.memory_limit if memory_limit is UNSET else memory_limit
+        t_limit = self.time_limit if time_limit is UNSET else time_limit
+        out_limit = self.output_limit if output_limit is UNSET else output_limit
         if fs is None:
             use_fs, use_root = self.fs, (self.root if root is None else root)
         else:
             use_fs, use_root = resolve_fs(fs, root)
-        state = WasiCall(list(args), fs=use_fs, root=use_root, on_progress=on_progress)
+        state = WasiCall(list(args), fs=use_fs, root=use_root, on_progress=on_progress, output_limit=out_limit)
+        watch = _limits.Watch(t_limit, cancel) if (t_limit is not None or cancel is not None) else None
+        if watch is not None:
+            state.should_stop = lambda: watch.check() is not None
+        if watch is not None and watch.check() is not None:  # cancelled before it started
+            state.close(publish=False)
+            raise self._stop_error(watch.reason, t_limit, args)
         key = register_state(state)
         store = _raw.store_new(ctypes.addressof(self.engine.ptr().contents), key, None)
         if not store:
@@ -221,11 +275,18 @@ class Runtime:
             raise AfmpegError("wasmtime could not create a store")
         trap_text: str | None = None
         trap_code: str | None = None
+        watch_key = 0
+        memory_size = 0
+        ok = False
         try:
             ctx = _raw.store_context(store)
-            _raw.context_set_epoch_deadline(ctx, _NO_DEADLINE)
-            if self.memory_limit is not None:
-                _raw.store_limiter(store, int(self.memory_limit), -1, -1, -1, -1)
+            if watch is not None:
+                _limits.ensure_ticker(self.engine)
+                watch_key = _limits.watch_store(store, ctx, watch)
+            else:
+                _raw.context_set_epoch_deadline(ctx, _NO_DEADLINE)
+            if mem_limit is not None:
+                _raw.store_limiter(store, int(mem_limit), -1, -1, -1, -1)
             instance = ffi.wasmtime_instance_t()
             trap = ctypes.c_void_p()
             err = _raw.instance_pre_instantiate(
@@ -252,8 +313,19 @@ class Runtime:
                 trap_code = code.name if code is not None and hasattr(code, "name") else None
             elif err:
                 trap_text = _raw.error_message(err)
+            memory_size = _raw.memory_data_size(ctx, ctypes.addressof(mem))
+            exited = state.exit_code is not None and (trap_text is None or EXIT_MARKER in trap_text)
+            ok = (
+                state.interrupt is None
+                and not state.host_errors
+                and not state.output_budget.exceeded
+                and (watch is None or watch.reason is None)
+                and ((exited and state.exit_code == 0) or (state.exit_code is None and trap_text is None))
+            )
         finally:
-            write_failures = state.close()
+            write_failures = state.close(publish=ok)
+            if watch_key:
+                _limits.unwatch(watch_key)
             unregister_state(key)
             _raw.store_delete(store)
 
@@ -267,7 +339,7 @@ class Runtime:
             exit_code = None
         if state.interrupt is not None:
             raise state.interrupt
-        return CommandResult(
+        result = CommandResult(
             exit_code=exit_code,
             stdout=state.stdout.getvalue(),
             stderr=state.stderr.getvalue(),
@@ -277,6 +349,36 @@ class Runtime:
             host_errors=list(state.host_errors),
             write_errors=write_failures,
         )
+        if watch is not None and watch.reason is not None:
+            raise self._stop_error(watch.reason, t_limit, args, result)
+        if state.output_budget.exceeded:
+            raise OutputLimitExceeded(
+                f"the job's output grew past output_limit={out_limit} bytes",
+                limit=out_limit,
+                exit_code=exit_code,
+                stderr=result.stderr_text,
+            )
+        if mem_limit is not None and exit_code != 0 and memory_size + _memory_margin(mem_limit) > mem_limit:
+            # the limiter refuses memory.grow silently (the guest sees malloc fail); a failed job whose memory
+            # reached the cap's neighbourhood ran out of it
+            raise MemoryLimitExceeded(
+                f"the job needed more than memory_limit={mem_limit} bytes of memory "
+                f"(it had {memory_size} bytes when it failed)",
+                limit=mem_limit,
+                exit_code=exit_code,
+                stderr=result.stderr_text,
+            )
+        return result
+
+    @staticmethod
+    def _stop_error(
+        reason: str | None, time_limit: float | None, args: Sequence[str], result: CommandResult | None = None
+    ) -> AfmpegError:
+        stderr = result.stderr_text if result is not None else ""
+        if reason == "cancelled":
+            return Cancelled("the job was cancelled", stderr=stderr)
+        message = f"the job ran past time_limit={time_limit} s and was stopped"
+        return JobTimeout(message, limit=time_limit, stderr=stderr)
 
     @staticmethod
     def _export(ctx: int, instance: Any, name: bytes) -> Any:
@@ -291,6 +393,10 @@ class Runtime:
         fs: Any = None,
         root: str | None = None,
         progress: Callable[[Progress], None] | None = None,
+        memory_limit: int | None = UNSET,
+        time_limit: float | None = UNSET,
+        output_limit: int | None = UNSET,
+        cancel: CancelToken | None = None,
     ) -> dict[str, Any]:
         """Send a wire-format job dict to the engine and return its raw JSON answer.
 
@@ -299,7 +405,9 @@ class Runtime:
         disturb the job; it is re-raised here once the job has finished.
 
         Raises :class:`ProcessingError` / :class:`JobSpecError` / :class:`UnsupportedVocabulary` for exit codes
-        1 / 2 / 3, :class:`EngineCrash` if the guest trapped.
+        1 / 2 / 3, :class:`EngineCrash` if the guest trapped, :class:`JobTimeout` / :class:`MemoryLimitExceeded` /
+        :class:`OutputLimitExceeded` / :class:`Cancelled` when a limit (the Runtime's, or these keywords) or
+        ``cancel`` stopped it. Output files are published only when the job succeeds.
         """
         job_dict = dict(job)
         parser = ProgressParser(progress) if progress is not None else None
@@ -310,7 +418,15 @@ class Runtime:
         except (TypeError, ValueError) as exc:  # e.g. a Path object, or NaN (which the engine sees as bad JSON)
             raise JobSpecError(f"the job cannot be sent as JSON: {exc}", job=job_dict) from exc
         argv = [ENGINE_ARGV0, text]
-        res = self.run_command(argv, fs=fs, root=root, on_progress=parser.feed if parser else None)
+        limits = _limit_kw(memory_limit, time_limit, output_limit, cancel)
+        try:
+            res = self.run_command(
+                argv, fs=fs, root=root, on_progress=parser.feed if parser else None, **limits
+            )
+        except AfmpegError as exc:
+            if exc.job is None:
+                exc.job = job_dict
+            raise
         if parser is not None and parser.error is not None:
             raise parser.error
         stderr = res.stderr_text
@@ -338,7 +454,7 @@ class Runtime:
                 if last:
                     message += f"; last log line: {last.strip()}"
             raise error_for_exit(res.exit_code, message + notes, stderr=stderr, job=job_dict, details=answer)
-        if res.write_errors:
+        if res.write_errors or res.host_errors:  # nothing (or not everything) was published
             raise ProcessingError(notes.removeprefix("; "), exit_code=0, stderr=stderr, job=job_dict)
         if answer is None:
             raise AfmpegError("the engine printed no JSON result", exit_code=0, stderr=stderr, job=job_dict)
@@ -356,13 +472,18 @@ class Runtime:
         *,
         fs: Any = None,
         root: str | None = None,
+        memory_limit: int | None = UNSET,
+        time_limit: float | None = UNSET,
+        output_limit: int | None = UNSET,
+        cancel: CancelToken | None = None,
     ) -> ProbeResult:
         """Describe one or more inputs (format, duration, streams, chapters, tags).
 
         A per-input failure does not raise: that input has ``error`` set.
         """
         job = path if isinstance(path, ProbeJob) else ProbeJob(inputs=path)  # type: ignore[arg-type]
-        return ProbeResult.from_dict(self.call(job_to_dict(job), fs=fs, root=root))
+        limits = _limit_kw(memory_limit, time_limit, output_limit, cancel)
+        return ProbeResult.from_dict(self.call(job_to_dict(job), fs=fs, root=root, **limits))
 
     def run(
         self,
@@ -371,26 +492,55 @@ class Runtime:
         fs: Any = None,
         root: str | None = None,
         progress: Callable[[Progress], None] | None = None,
+        memory_limit: int | None = UNSET,
+        time_limit: float | None = UNSET,
+        output_limit: int | None = UNSET,
+        cancel: CancelToken | None = None,
     ) -> ProcessResult:
         """Run a process job and return what was written.
 
         ``progress``: called with a :class:`~afmpeg.Progress` (frame, out_time, total_size, fraction of the known
         duration or -1, never decreasing) about every 100 ms of media time and once at the end.
 
+        Limits (``memory_limit``, ``time_limit``, ``output_limit``) default to the Runtime's; ``cancel`` takes a
+        :class:`~afmpeg.CancelToken`. The outputs are published only if the job succeeds.
+
         ``job`` is a :class:`ProcessJob` (validated on the Python side first, so mistakes such as a non-string
         option value fail fast with a hint) or a wire-format dict (sent as is, ``"op"`` defaulting to
         ``"process"``; the engine judges it and answers a malformed spec with :class:`JobSpecError`, exit code 2).
         """
         wire = _typed_job_dict(job, ProcessJob, "run")
-        return ProcessResult.from_dict(self.call(wire, fs=fs, root=root, progress=progress))
+        limits = _limit_kw(memory_limit, time_limit, output_limit, cancel)
+        return ProcessResult.from_dict(self.call(wire, fs=fs, root=root, progress=progress, **limits))
 
-    def frames(self, job: FramesJob | Mapping[str, Any], *, fs: Any = None, root: str | None = None) -> FramesResult:
+    def frames(
+        self,
+        job: FramesJob | Mapping[str, Any],
+        *,
+        fs: Any = None,
+        root: str | None = None,
+        memory_limit: int | None = UNSET,
+        time_limit: float | None = UNSET,
+        output_limit: int | None = UNSET,
+        cancel: CancelToken | None = None,
+    ) -> FramesResult:
         """Write stills of one input's video (a frames job) and return the files written, in index order.
 
         Like :meth:`run`: a :class:`FramesJob` is validated on the Python side first; a wire dict is sent as is
         (``"op"`` defaulting to ``"frames"``) and judged by the engine. The files' parent directories must exist.
         """
-        return FramesResult.from_dict(self.call(_typed_job_dict(job, FramesJob, "frames"), fs=fs, root=root))
+        wire = _typed_job_dict(job, FramesJob, "frames")
+        limits = _limit_kw(memory_limit, time_limit, output_limit, cancel)
+        return FramesResult.from_dict(self.call(wire, fs=fs, root=root, **limits))
+
+
+def _limit_kw(memory_limit: Any, time_limit: Any, output_limit: Any, cancel: Any) -> dict[str, Any]:
+    return {"memory_limit": memory_limit, "time_limit": time_limit, "output_limit": output_limit, "cancel": cancel}
+
+
+def _memory_margin(limit: int) -> int:
+    """How close to ``memory_limit`` a failed job's memory must be to count as having run out of it."""
+    return max(min(limit // 4, 64 << 20), 4 * WASM_PAGE)
 
 
 def _typed_job_dict(job: Any, cls: type[ProcessJob] | type[FramesJob], method: str) -> dict[str, Any]:

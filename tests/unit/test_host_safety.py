@@ -68,7 +68,7 @@ class FailingWriteFS(afmpeg.MemoryFS):
 
 def test_write_back_failure_is_an_error(runtime: afmpeg.Runtime) -> None:
     res = runtime.run_command(["guest", "write", "x.txt", "data"], fs=FailingWriteFS())
-    assert res.exit_code == 1  # the guest saw close() fail with EIO
+    assert res.exit_code == 0  # outputs are published after the guest succeeded: the failure is the host's
     assert res.write_errors == ["x.txt: RuntimeError: upload failed"]
     assert res.host_errors == []  # reported once, as a write error, not also as a host bug
 

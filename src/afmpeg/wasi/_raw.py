@@ -91,3 +91,11 @@ def define_raw_func(
     )
     if err:
         raise WasmtimeError._from_ptr(err)
+
+error_new = _proto("wasmtime_error_new", c_void_p, c_char_p)
+store_epoch_deadline_callback = _proto(
+    "wasmtime_store_epoch_deadline_callback", None, c_void_p, c_void_p, c_void_p, c_void_p
+)
+
+#: ``wasmtime_error_t *cb(wasmtime_context_t *ctx, void *env, uint64_t *delta, wasmtime_update_deadline_kind_t *kind)``
+DEADLINE_CALLBACK = CFUNCTYPE(c_size_t, c_void_p, c_void_p, ctypes.POINTER(c_uint64), ctypes.POINTER(ctypes.c_uint8))

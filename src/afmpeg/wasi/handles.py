@@ -202,11 +202,30 @@ class DirHandle(Handle):
         return self.listing
 
 
+class OutputBudget:
+    """Total bytes the files written by one call may grow by (``limit=None``: unlimited).
+
+    Exceeding it fails the write with ``EFBIG`` and sets ``exceeded``; the runtime then ends the job with
+    :class:`~afmpeg.OutputLimitExceeded`.
+    """
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = limit
+        self.used = 0
+        self.exceeded = False
+
+    def charge(self, n: int) -> None:
+        if self.limit is not None and self.used + n > self.limit:
+            self.exceeded = True
+            raise WasiError(c.EFBIG)
+        self.used += n
+
+
 class Spool:
     """The in-memory content of a file opened for writing, shared by every fd open on that path.
 
-    It is written back to the filesystem when the last fd referring to it is closed (or on ``fd_sync``), and at
-    the end of the run for fds the guest never closed.
+    It stays pending (visible to the guest: re-opening the path sees it) until the call ends; the mount publishes
+    it to the filesystem only if the call succeeded (see :meth:`FsspecMount.publish`).
     """
 
     def __init__(self, mount: FsspecMount, rel: str, data: bytearray, *, dirty: bool, mtime_ns: int) -> None:
@@ -222,10 +241,11 @@ class Spool:
         self.dirty = True
         self.mtime_ns = time.time_ns()
 
-    def flush(self) -> None:
-        if self.dirty and not self.unlinked:
-            self.mount.write_back(self.rel, self.data)
-        self.dirty = False
+    def grow_to(self, size: int) -> None:
+        """Account for the file growing to ``size`` bytes against the call's output budget (``EFBIG`` beyond)."""
+        extra = size - len(self.data)
+        if extra > 0:
+            self.mount.budget.charge(extra)
 
 
 class SpoolHandle(Handle):
@@ -257,6 +277,7 @@ class SpoolHandle(Handle):
         end = offset + len(data)
         if end > c.MAX_OFFSET:
             raise WasiError(c.EFBIG)
+        self.spool.grow_to(end)
         if offset > len(buf):
             buf.extend(bytes(offset - len(buf)))  # a write past the end leaves a zero-filled hole
         buf[offset:end] = data
@@ -298,6 +319,7 @@ class SpoolHandle(Handle):
         if size < len(buf):
             del buf[size:]
         else:
+            self.spool.grow_to(size)
             buf.extend(bytes(size - len(buf)))
         self.spool.touch()
 
@@ -308,7 +330,7 @@ class SpoolHandle(Handle):
             self.set_size(offset + length)
 
     def sync(self) -> None:
-        self.spool.flush()
+        pass  # published when the call succeeds
 
     def close(self) -> None:
         if self.closed:

@@ -23,7 +23,7 @@ from typing import Any
 from . import _raw
 from . import constants as c
 from .errors import WasiError, errno_for
-from .handles import CaptureHandle, DirHandle, Handle, NullHandle, SpoolHandle, Stat
+from .handles import CaptureHandle, DirHandle, Handle, NullHandle, OutputBudget, SpoolHandle, Stat
 from .mounts import DevMount, FsspecMount, Mount
 from .paths import resolve
 
@@ -83,6 +83,7 @@ class WasiCall:
         tmp_fs: Any = None,
         env: dict[str, str] | None = None,
         on_progress: Callable[[bytes], None] | None = None,
+        output_limit: int | None = None,
     ) -> None:
         self.args = [a.encode("utf-8") + b"\0" for a in args]
         self.env = [f"{k}={v}".encode() + b"\0" for k, v in (env or {}).items()]
@@ -97,8 +98,10 @@ class WasiCall:
             from ..memfs import MemoryFS
 
             tmp_fs = MemoryFS()
-        self.root_mount = FsspecMount(fs, root, dev=1)
-        self.tmp_mount = FsspecMount(tmp_fs, "", dev=2)
+        #: bytes the files written by this call may add up to (shared by ``/`` and ``/tmp``)
+        self.output_budget = OutputBudget(output_limit)
+        self.root_mount = FsspecMount(fs, root, dev=1, budget=self.output_budget)
+        self.tmp_mount = FsspecMount(tmp_fs, "", dev=2, budget=self.output_budget)
         self.dev_mount = DevMount(3, self.progress)
         self.fds: dict[int, FdEntry] = {
             0: FdEntry(NullHandle(), c.RIGHTS_FD_READ | c.RIGHTS_POLL_FD_READWRITE, 0),
@@ -115,6 +118,8 @@ class WasiCall:
         self._base: int | None = None
         self._size = 0
         self.closed = False
+        #: set by the runtime for jobs with a time limit or cancel token: true once the job must stop
+        self.should_stop: Callable[[], bool] | None = None
 
     # ------------------------------------------------------------------ plumbing
 
@@ -223,10 +228,11 @@ class WasiCall:
             ptr, _filestat.pack(st.dev, st.ino, st.filetype, st.nlink, st.size, st.mtime_ns, st.mtime_ns, st.mtime_ns)
         )
 
-    def close(self) -> list[str]:
-        """Close every fd and write back pending files (the guest may exit without closing them).
+    def close(self, publish: bool = True) -> list[str]:
+        """Close every fd; then publish the files the call wrote (``publish=True``, the call succeeded) or drop
+        them, leaving the filesystem as it was (``publish=False``).
 
-        Returns every write-back failure of the call (including those the guest saw as an errno from close).
+        Returns every write-back failure of the call.
         """
         if self.closed:
             return list(self.write_errors)
@@ -242,8 +248,11 @@ class WasiCall:
             except WasiError:
                 pass  # already in write_errors
         self.fds.clear()
-        for mount in (self.root_mount, self.tmp_mount, self.dev_mount):
-            for path, exc in mount.close():
+        for mount in (self.root_mount, self.tmp_mount):
+            if not publish:
+                mount.discard()
+                continue
+            for path, exc in mount.publish():
                 self.write_errors.append(f"{path}: {type(exc).__name__}: {exc}")
         return list(self.write_errors)
 
@@ -353,10 +362,15 @@ class WasiCall:
             else:
                 return c.EINVAL
         if not ready and clocks:
-            # a plain sleep: it does not end early on time limits; Ctrl-C still reaches the trampoline
+            # sleep in slices so that a time limit or a cancellation (``should_stop``) ends it early; the guest then
+            # sees the clock fire and is stopped at its next epoch check. Ctrl-C still reaches the trampoline.
             wait = max(0, min(delay for delay, _ in clocks))
-            if wait:
-                time.sleep(wait / 1e9)
+            end = time.monotonic() + wait / 1e9
+            while True:
+                left = end - time.monotonic()
+                if left <= 0 or (self.should_stop is not None and self.should_stop()):
+                    break
+                time.sleep(min(left, 0.05))
             ready = [_event.pack(ud, c.SUCCESS, c.EVENTTYPE_CLOCK, 0, 0) for delay, ud in clocks if delay <= wait]
         self._write_mem(out_ptr, b"".join(ready))
         self._put_u32(nevents_ptr, len(ready))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as _dt
 import posixpath
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,7 @@ from .handles import (
     DirHandle,
     Handle,
     NullHandle,
+    OutputBudget,
     RandomHandle,
     ReadHandle,
     Spool,
@@ -114,13 +116,17 @@ class FsspecMount(Mount):
     """A directory tree backed by an fsspec filesystem, below ``root``.
 
     Reads stream from ``fs.open(path, "rb")``. Files opened for writing are spooled in memory (seek-and-overwrite
-    works on any backend) and written back with ``fs.open(path, "wb")`` when their last fd closes.
+    works on any backend) and stay pending until the call ends: :meth:`publish` writes them (local disk: to a
+    temporary name in the same directory, renamed into place), :meth:`discard` drops them. Unlinking a file that
+    exists on the backend is deferred the same way.
     Only primitive, glob-free fsspec calls are used (``info``, ``ls``, ``open``, ``cat_file``, ``cp_file``,
     ``rm_file``, ``mkdir``, ``rmdir``): ``mv``/``rm``/``copy`` expand ``*?[`` in names, which a guest controls.
     """
 
-    def __init__(self, fs: Any, root: str, dev: int) -> None:
+    def __init__(self, fs: Any, root: str, dev: int, budget: OutputBudget | None = None) -> None:
         super().__init__()
+        self.budget = budget or OutputBudget()
+        self.removed: set[str] = set()  # backend files the guest unlinked (deleted on publish)
         self.fs = fs
         self.root = root.rstrip("/") if root not in ("", "/") else root
         self.dev = dev
@@ -150,6 +156,8 @@ class FsspecMount(Mount):
         spool = self.spools.get(rel)
         if spool is not None:
             return Stat(c.FILETYPE_REGULAR_FILE, len(spool.data), spool.mtime_ns, self.ino(rel), self.dev)
+        if rel in self.removed:
+            return None
         info = self._info(rel)
         if info is None:
             return None
@@ -189,6 +197,7 @@ class FsspecMount(Mount):
             if must_be_dir:  # open("new/", O_CREAT)
                 raise WasiError(c.EISDIR)
             self._require_parent_dir(rel)
+            self.removed.discard(rel)
             spool = self.spools[rel] = Spool(self, rel, bytearray(), dirty=True, mtime_ns=time.time_ns())
             return SpoolHandle(spool, read, write, append)
         if oflags & c.OFLAGS_CREAT and oflags & c.OFLAGS_EXCL:
@@ -208,23 +217,44 @@ class FsspecMount(Mount):
             return SpoolHandle(spool, read, write, append)
         if write:
             data = bytearray() if truncate else bytearray(self.fs.cat_file(self.path(rel)))
+            if not truncate:
+                self.budget.charge(len(data))  # a copy in memory all the same
             spool = self.spools[rel] = Spool(self, rel, data, dirty=truncate, mtime_ns=st.mtime_ns)
             return SpoolHandle(spool, read, write, append)
         return ReadHandle(self.fs.open(self.path(rel), "rb"), st)
 
     def write_back(self, rel: str, data: bytearray) -> None:
-        with self.fs.open(self.path(rel), "wb") as f:
-            if data:
-                f.write(memoryview(data))
+        """Write ``data`` to ``rel`` on the backend (local disk: a temporary file in the same directory renamed
+        into place, so the path holds either the old or the complete new content)."""
+        if self.local is None:
+            with self.fs.open(self.path(rel), "wb") as f:
+                if data:
+                    f.write(memoryview(data))
+            return
+        head, _, name = rel.rpartition("/")
+        tmp_name = f".{name}.afmpeg-{uuid.uuid4().hex[:12]}.tmp"
+        tmp_rel = f"{head}/{tmp_name}" if head else tmp_name
+        tmp = self.path(tmp_rel)
+        try:
+            with self.fs.open(tmp, "wb") as f:
+                if data:
+                    f.write(memoryview(data))
+            self.fs.mv(tmp, self.path(rel))
+        except BaseException:
+            try:
+                self.fs.rm_file(tmp)
+            except Exception:  # noqa: BLE001 - the original error matters
+                pass
+            raise
 
     def release(self, spool: Spool) -> None:
-        """One fd on ``spool`` closed; the last one writes the content back."""
+        """One fd on ``spool`` closed; its content stays pending (re-opening the path sees it) until the call
+        ends. A spool that was never modified is dropped."""
         spool.refs -= 1
         if spool.refs > 0:
             return
-        if self.spools.get(spool.rel) is spool:
+        if not spool.dirty and self.spools.get(spool.rel) is spool:
             del self.spools[spool.rel]
-        spool.flush()
 
     # -- directories
     def _children(self, rel: str) -> list[tuple[str, bool]]:
@@ -241,6 +271,8 @@ class FsspecMount(Mount):
             raise WasiError(c.ENOTDIR)
         out: dict[str, tuple[str, int, int]] = {}
         for name, is_dir in self._children(rel):
+            if (f"{rel}/{name}" if rel else name) in self.removed:
+                continue
             ft = c.FILETYPE_DIRECTORY if is_dir else c.FILETYPE_REGULAR_FILE
             out[name] = (name, ft, self.ino(f"{rel}/{name}" if rel else name))
         for key in self.spools:  # files created but not yet written back
@@ -252,7 +284,7 @@ class FsspecMount(Mount):
     def _is_empty_dir(self, rel: str) -> bool:
         if any(k.startswith(rel + "/") for k in self.spools):
             return False
-        return not self._children(rel)
+        return all(f"{rel}/{name}" in self.removed for name, _ in self._children(rel))
 
     def _mkdir(self, rel: str) -> None:
         try:
@@ -287,12 +319,12 @@ class FsspecMount(Mount):
         spool = self.spools.pop(rel, None)
         if spool is not None:
             spool.unlinked = True
-            if self._info(rel) is not None:
-                self.fs.rm_file(self.path(rel))
+            if rel not in self.removed and self._info(rel) is not None:
+                self.removed.add(rel)
             return
         if self.stat(rel).filetype == c.FILETYPE_DIRECTORY:
             raise WasiError(c.EISDIR)  # what Linux answers, and what wasi-libc passes on
-        self.fs.rm_file(self.path(rel))
+        self.removed.add(rel)  # deleted from the backend only if the call succeeds
 
     def rename(self, src: str, dst: str) -> None:
         if src == "" or dst == "":
@@ -315,6 +347,21 @@ class FsspecMount(Mount):
                 if src_is_dir:
                     raise WasiError(c.ENOTDIR)
                 self.unlink(dst)
+        if not src_is_dir:  # deferred like every other change to files: dst becomes pending, src is removed
+            spool = self.spools.get(src)
+            if spool is None:  # a file on the backend: pending copy at dst
+                st = self.stat(src)
+                data = bytearray(self.fs.cat_file(self.path(src)))
+                self.budget.charge(len(data))
+                spool = Spool(self, dst, data, dirty=True, mtime_ns=st.mtime_ns)
+            else:
+                del self.spools[src]
+            if self._info(src) is not None:
+                self.removed.add(src)
+            spool.rel = dst
+            spool.dirty = True
+            self.spools[dst] = spool
+            return
         on_fs = self._info(src) is not None
         if on_fs:
             self._move(src, dst, src_is_dir)
@@ -338,15 +385,33 @@ class FsspecMount(Mount):
                 self._move(f"{src}/{name}", f"{dst}/{name}", child_is_dir)
             self._rmdir(src)
 
-    def close(self) -> list[tuple[str, BaseException]]:
+    def publish(self) -> list[tuple[str, BaseException]]:
+        """The call succeeded: delete what the guest unlinked, write every modified file. Returns failures."""
         errors: list[tuple[str, BaseException]] = []
-        for spool in list(self.spools.values()):
+        for rel in sorted(self.removed):
             try:
-                spool.flush()
+                if rel not in self.spools and self._info(rel) is not None:
+                    self.fs.rm_file(self.path(rel))
+            except Exception as exc:  # noqa: BLE001 - reported to the caller
+                errors.append((rel, exc))
+        for spool in list(self.spools.values()):
+            if not spool.dirty or spool.unlinked:
+                continue
+            try:
+                self.write_back(spool.rel, spool.data)
+                spool.dirty = False
             except Exception as exc:  # noqa: BLE001 - reported to the caller
                 errors.append((spool.rel, exc))
-        self.spools.clear()
+        self.discard()
         return errors
+
+    def discard(self) -> None:
+        """The call failed: drop every pending file and deferred delete; the backend is left as it was."""
+        self.spools.clear()
+        self.removed.clear()
+
+    def close(self) -> list[tuple[str, BaseException]]:
+        return self.publish()
 
 
 def _to_ns(value: Any) -> int:

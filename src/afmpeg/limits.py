@@ -1,0 +1,125 @@
+"""Per-job limits and cancellation: wall time and cancel tokens through wasmtime epoch interruption.
+
+One daemon ticker thread per wasmtime Engine increments the epoch every :data:`TICK_SECONDS`. A job with a time
+limit or a cancel token gets a Store epoch deadline of :data:`CHECK_TICKS` ticks and a deadline *callback*: each
+time the deadline is reached (on the job's own thread) the callback checks the token and the clock, and either
+extends the deadline or ends the guest with an error. No other thread touches the Store.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import itertools
+import threading
+import time
+import weakref
+from typing import Any
+
+from .wasi import _raw
+
+__all__ = ["CancelToken", "TICK_SECONDS", "CHECK_TICKS"]
+
+TICK_SECONDS = 0.01
+CHECK_TICKS = 5  # the callback runs about every 50 ms of guest execution
+STOP_MARKER = "afmpeg:stopped"
+
+
+class CancelToken:
+    """Cancels the job(s) it is passed to (``runtime.run(job, cancel=token)``), from any thread.
+
+    :meth:`cancel` makes a running job stop promptly (within about 50 ms of guest execution) with
+    :class:`~afmpeg.Cancelled`; a job started with an already-cancelled token stops at once. Thread-safe.
+    """
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        """Ask every job using this token to stop."""
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        """True once :meth:`cancel` was called."""
+        return self._event.is_set()
+
+    def __repr__(self) -> str:
+        return f"CancelToken(cancelled={self.cancelled})"
+
+
+class Watch:
+    """What the deadline callback checks for one job; ``reason`` is ``"timeout"`` or ``"cancelled"`` once hit."""
+
+    def __init__(self, time_limit: float | None, cancel: CancelToken | None) -> None:
+        self.deadline = None if time_limit is None else time.monotonic() + time_limit
+        self.cancel = cancel
+        self.reason: str | None = None
+
+    def check(self) -> str | None:
+        if self.cancel is not None and self.cancel.cancelled:
+            self.reason = "cancelled"
+        elif self.deadline is not None and time.monotonic() >= self.deadline:
+            self.reason = "timeout"
+        return self.reason
+
+
+_WATCHES: dict[int, Watch] = {}
+_KEYS = itertools.count(1)
+
+
+def _on_deadline(ctx: int, env: int, delta: Any, kind: Any) -> int:
+    # runs on the job's thread inside wasm; must never raise
+    try:
+        watch = _WATCHES.get(env or 0)
+        if watch is None or watch.check() is None:
+            delta[0] = CHECK_TICKS
+            kind[0] = 0  # WASMTIME_UPDATE_DEADLINE_CONTINUE
+            return 0
+        return _raw.error_new(STOP_MARKER.encode()) or 0
+    except BaseException:  # noqa: BLE001 - never raise into wasmtime
+        try:
+            delta[0] = CHECK_TICKS
+            kind[0] = 0
+        except BaseException:  # noqa: BLE001
+            pass
+        return 0
+
+
+_CALLBACK = _raw.DEADLINE_CALLBACK(_on_deadline)
+
+
+def watch_store(store: int, ctx: int, watch: Watch) -> int:
+    """Arm ``store``'s epoch deadline and callback for ``watch``; returns the key to pass to :func:`unwatch`."""
+    key = next(_KEYS)
+    _WATCHES[key] = watch
+    _raw.store_epoch_deadline_callback(store, ctypes.cast(_CALLBACK, ctypes.c_void_p).value, key, None)
+    _raw.context_set_epoch_deadline(ctx, CHECK_TICKS)
+    return key
+
+
+def unwatch(key: int) -> None:
+    _WATCHES.pop(key, None)
+
+
+_tickers: weakref.WeakKeyDictionary[Any, threading.Thread] = weakref.WeakKeyDictionary()
+_tickers_lock = threading.Lock()
+
+
+def ensure_ticker(engine: Any) -> None:
+    """Start the engine's epoch ticker thread unless it runs already (daemon; ends when the engine is gone)."""
+    with _tickers_lock:
+        if engine in _tickers:
+            return
+        thread = threading.Thread(target=_tick, args=(weakref.ref(engine),), name="afmpeg-epoch", daemon=True)
+        _tickers[engine] = thread
+        thread.start()
+
+
+def _tick(ref: weakref.ref[Any]) -> None:
+    while True:
+        engine = ref()
+        if engine is None:
+            return
+        engine.increment_epoch()
+        del engine
+        time.sleep(TICK_SECONDS)
