@@ -1,9 +1,10 @@
 """Per-job limits and cancellation: wall time and cancel tokens through wasmtime epoch interruption.
 
-One daemon ticker thread per wasmtime Engine increments the epoch every :data:`TICK_SECONDS`. A job with a time
-limit or a cancel token gets a Store epoch deadline of :data:`CHECK_TICKS` ticks and a deadline *callback*: each
-time the deadline is reached (on the job's own thread) the callback checks the token and the clock, and either
-extends the deadline or ends the guest with an error. No other thread touches the Store.
+One daemon ticker thread per wasmtime Engine increments the epoch every :data:`TICK_SECONDS` while jobs with a
+time limit or a cancel token run (it stops when the last one ends). Such a job gets a Store epoch deadline of
+:data:`CHECK_TICKS` ticks and a deadline *callback*: each time the deadline is reached (on the job's own thread)
+the callback checks the token and the clock, and either extends the deadline or ends the guest with an error.
+No other thread touches the Store.
 """
 
 from __future__ import annotations
@@ -88,38 +89,63 @@ def _on_deadline(ctx: int, env: int, delta: Any, kind: Any) -> int:
 _CALLBACK = _raw.DEADLINE_CALLBACK(_on_deadline)
 
 
-def watch_store(store: int, ctx: int, watch: Watch) -> int:
-    """Arm ``store``'s epoch deadline and callback for ``watch``; returns the key to pass to :func:`unwatch`."""
+def watch_store(engine: Any, store: int, ctx: int, watch: Watch) -> int:
+    """Arm ``store``'s epoch deadline and callback for ``watch`` and keep ``engine``'s ticker running until
+    :func:`unwatch`; returns the key to pass to it."""
     key = next(_KEYS)
     _WATCHES[key] = watch
+    _acquire_ticker(engine)
     _raw.store_epoch_deadline_callback(store, ctypes.cast(_CALLBACK, ctypes.c_void_p).value, key, None)
     _raw.context_set_epoch_deadline(ctx, CHECK_TICKS)
     return key
 
 
-def unwatch(key: int) -> None:
-    _WATCHES.pop(key, None)
+def unwatch(engine: Any, key: int) -> None:
+    if _WATCHES.pop(key, None) is not None:
+        _release_ticker(engine)
 
 
-_tickers: weakref.WeakKeyDictionary[Any, threading.Thread] = weakref.WeakKeyDictionary()
+class _Ticker:
+    """How many watched jobs an engine has, and the thread ticking for them (None when idle)."""
+
+    def __init__(self) -> None:
+        self.users = 0
+        self.thread: threading.Thread | None = None
+
+
+_tickers: weakref.WeakKeyDictionary[Any, _Ticker] = weakref.WeakKeyDictionary()
 _tickers_lock = threading.Lock()
 
 
-def ensure_ticker(engine: Any) -> None:
-    """Start the engine's epoch ticker thread unless it runs already (daemon; ends when the engine is gone)."""
+def _acquire_ticker(engine: Any) -> None:
+    """Count one more watched job; start the engine's ticker thread if it is idle.
+
+    The thread only runs while watched jobs exist, so an idle Runtime costs no wake-ups.
+    """
     with _tickers_lock:
-        if engine in _tickers:
-            return
-        thread = threading.Thread(target=_tick, args=(weakref.ref(engine),), name="afmpeg-epoch", daemon=True)
-        _tickers[engine] = thread
-        thread.start()
+        ticker = _tickers.setdefault(engine, _Ticker())
+        ticker.users += 1
+        if ticker.thread is None:
+            ticker.thread = threading.Thread(
+                target=_tick, args=(weakref.ref(engine), ticker), name="afmpeg-epoch", daemon=True
+            )
+            ticker.thread.start()
 
 
-def _tick(ref: weakref.ref[Any]) -> None:
+def _release_ticker(engine: Any) -> None:
+    with _tickers_lock:
+        ticker = _tickers.get(engine)
+        if ticker is not None:
+            ticker.users -= 1
+
+
+def _tick(ref: weakref.ref[Any], ticker: _Ticker) -> None:
     while True:
-        engine = ref()
-        if engine is None:
-            return
+        with _tickers_lock:
+            engine = ref()
+            if engine is None or ticker.users <= 0:
+                ticker.thread = None  # the next watched job starts a new thread
+                return
         engine.increment_epoch()
         del engine
         time.sleep(TICK_SECONDS)

@@ -281,8 +281,7 @@ class Runtime:
         try:
             ctx = _raw.store_context(store)
             if watch is not None:
-                _limits.ensure_ticker(self.engine)
-                watch_key = _limits.watch_store(store, ctx, watch)
+                watch_key = _limits.watch_store(self.engine, store, ctx, watch)
             else:
                 _raw.context_set_epoch_deadline(ctx, _NO_DEADLINE)
             if mem_limit is not None:
@@ -325,7 +324,7 @@ class Runtime:
         finally:
             write_failures = state.close(publish=ok)
             if watch_key:
-                _limits.unwatch(watch_key)
+                _limits.unwatch(self.engine, watch_key)
             unregister_state(key)
             _raw.store_delete(store)
 

@@ -198,3 +198,17 @@ def test_local_outputs_are_renamed_into_place(runtime: afmpeg.Runtime, tmp_path,
     assert (tmp_path / "o.txt").read_bytes() == b"data"
     assert len(moves) == 1 and ".afmpeg-" in moves[0][0] and moves[0][1].endswith("/o.txt")
     assert [p.name for p in tmp_path.iterdir()] == ["o.txt"]
+
+
+def test_the_epoch_ticker_runs_only_while_watched_jobs_do(runtime: afmpeg.Runtime) -> None:
+    def tickers() -> int:
+        return sum(t.name == "afmpeg-epoch" and t.is_alive() for t in threading.enumerate())
+
+    with pytest.raises(afmpeg.JobTimeout):
+        runtime.run_command(["guest", "busy"], time_limit=0.2)
+    end = time.monotonic() + 5
+    while tickers() and time.monotonic() < end:
+        time.sleep(0.02)
+    assert tickers() == 0  # an idle Runtime costs no wake-ups
+    with pytest.raises(afmpeg.JobTimeout):  # and the next watched job starts a ticker again
+        runtime.run_command(["guest", "busy"], time_limit=0.2)
