@@ -189,7 +189,7 @@ static int run_interval(FramesJob *j, Position *p)
         double t = k * fs->interval;
         int64_t ts;
         int r;
-        if (!(t <= FRAMES_MAX_SECONDS))
+        if (!(t <= MAX_SECONDS))
             break;
         ts = to_ts(t, tb);
         if (ts <= last) {

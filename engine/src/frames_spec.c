@@ -12,23 +12,6 @@
 #include "errors.h"
 #include "frames_spec.h"
 
-static int number_error(const char *field, const json_value *v)
-{
-    return fail(EXIT_MALFORMED_SPEC, field, "%s: must be a number of seconds (got %s)", field, json_type_name(v->type));
-}
-
-/* Seconds: a finite JSON number in [0, FRAMES_MAX_SECONDS]. */
-static int seconds(const json_value *v, const char *field, double *out)
-{
-    if (v->type != JSON_NUMBER)
-        return number_error(field, v);
-    if (!isfinite(v->number) || v->number < 0 || v->number > FRAMES_MAX_SECONDS)
-        return fail(EXIT_MALFORMED_SPEC, field, "%s: %s is out of range (0 to %g seconds)", field, v->str,
-                    FRAMES_MAX_SECONDS);
-    *out = v->number;
-    return 0;
-}
-
 static int parse_select(const json_value *root, frames_spec *fs)
 {
     static const char *const known[] = { "timestamp", "timestamps", "interval", "scene", NULL };
@@ -51,7 +34,7 @@ static int parse_select(const json_value *root, frames_spec *fs)
         if (!(fs->targets = av_malloc(sizeof(*fs->targets))))
             return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
         fs->nb_targets = 1;
-        return seconds(v, "select.timestamp", &fs->targets[0]);
+        return check_seconds(v, "select.timestamp", &fs->targets[0]);
     }
     if (!strcmp(key, "timestamps")) {
         fs->select = SELECT_TIMESTAMPS;
@@ -68,7 +51,7 @@ static int parse_select(const json_value *root, frames_spec *fs)
         for (size_t i = 0; i < v->n; i++) {
             char field[48];
             snprintf(field, sizeof(field), "select.timestamps[%zu]", i);
-            if (seconds(v->items[i], field, &fs->targets[i]) < 0)
+            if (check_seconds(v->items[i], field, &fs->targets[i]) < 0)
                 return -1;
         }
         fs->nb_targets = (int)v->n;
@@ -76,7 +59,7 @@ static int parse_select(const json_value *root, frames_spec *fs)
     }
     if (!strcmp(key, "interval")) {
         fs->select = SELECT_INTERVAL;
-        if (seconds(v, "select.interval", &fs->interval) < 0)
+        if (check_seconds(v, "select.interval", &fs->interval) < 0)
             return -1;
         if (!(fs->interval > 0))
             return fail(EXIT_MALFORMED_SPEC, "select.interval", "select.interval: must be greater than 0");

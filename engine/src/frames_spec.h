@@ -10,7 +10,6 @@
 #define FRAMES_DEFAULT_COUNT 1000
 #define FRAMES_MAX_COUNT 4096      /* frames per job */
 #define FRAMES_MAX_TARGETS 4096    /* entries of "timestamps" */
-#define FRAMES_MAX_SECONDS 3.2e10  /* any seconds field */
 #define FRAMES_MAX_PAD 32          /* width of the path's integer conversion */
 
 typedef enum {

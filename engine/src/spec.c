@@ -94,21 +94,31 @@ static int get_path(const json_value *obj, const char *key, const char *where, i
     return 0;
 }
 
-/* Optional seconds: a finite number in [0, MAX_SECONDS], as microseconds (-1 when absent). */
-static int get_seconds(const json_value *obj, const char *key, const char *where, int64_t *out_us)
+/* A seconds value: a finite JSON number in [0, MAX_SECONDS]. */
+int check_seconds(const json_value *v, const char *field, double *out)
 {
-    char field[160];
-    const json_value *v = json_get(obj, key);
-    join(field, sizeof(field), where, key);
-    *out_us = -1;
-    if (!v)
-        return 0;
     if (v->type != JSON_NUMBER)
         return type_error(field, "a number of seconds", v);
     if (!isfinite(v->number) || v->number < 0 || v->number > MAX_SECONDS)
         return fail(EXIT_MALFORMED_SPEC, field, "%s: must be a finite number of seconds from 0 to %g (got %s)",
                     field, MAX_SECONDS, v->str);
-    *out_us = llround(v->number * 1e6);
+    *out = v->number;
+    return 0;
+}
+
+/* Optional seconds, as microseconds (-1 when absent). */
+static int get_seconds(const json_value *obj, const char *key, const char *where, int64_t *out_us)
+{
+    char field[160];
+    double secs;
+    const json_value *v = json_get(obj, key);
+    join(field, sizeof(field), where, key);
+    *out_us = -1;
+    if (!v)
+        return 0;
+    if (check_seconds(v, field, &secs) < 0)
+        return -1;
+    *out_us = llround(secs * 1e6);
     return 0;
 }
 

@@ -91,6 +91,7 @@ void spec_free(job_spec *spec);
 
 /* Shared with frames_spec.c: strict key check and string field (spec.c). */
 int check_keys(const json_value *obj, const char *where, const char *const *known, const char *const *later);
+int check_seconds(const json_value *v, const char *field, double *out);
 int get_string(const json_value *obj, const char *key, const char *where, int required, const char **out);
 
 /* Codec field value meaning "copy the stream". */
