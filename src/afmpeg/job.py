@@ -119,10 +119,12 @@ class Input:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The wire-format dict (fields left at their defaults are omitted)."""
         return _wire_fields(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | str) -> Input:
+        """Build from a wire-format dict (unknown keys are kept and sent as they are)."""
         if isinstance(data, str):
             return cls(data)
         known, extra = _split_known(cls, data, "input")
@@ -131,6 +133,7 @@ class Input:
         return cls(**known, extra=extra)
 
     def validate(self, where: str = "input") -> None:
+        """Check the fields the host can judge; raise :class:`~afmpeg.JobSpecError` naming the field at fault."""
         if (self.path is None) == (self.concat is None):
             raise _fail(where, "needs exactly one of 'path' and 'concat'")
         _check_str(self.path, f"{where}.path", nonempty=True)
@@ -171,10 +174,12 @@ class Output:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The wire-format dict (fields left at their defaults are omitted)."""
         return _wire_fields(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | str) -> Output:
+        """Build from a wire-format dict (unknown keys are kept and sent as they are)."""
         if isinstance(data, str):
             return cls(data)
         known, extra = _split_known(cls, data, "output")
@@ -183,6 +188,7 @@ class Output:
         return cls(**known, extra=extra)
 
     def validate(self, where: str = "output") -> None:
+        """Check the fields the host can judge; raise :class:`~afmpeg.JobSpecError` naming the field at fault."""
         _check_str(self.path, f"{where}.path", optional=False, nonempty=True)
         _check_list_of_str(self.map, f"{where}.map", 'e.g. ["[v]", "[a]"] or ["0:v", "0:a"]')
         for name in ("video_codec", "audio_codec", "subtitle_codec", "format"):
@@ -249,6 +255,7 @@ class _Job:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Any:
+        """Build from a wire-format dict (unknown keys are kept and sent as they are)."""
         data = dict(data)
         op = data.pop("op", cls.op)
         if op != cls.op:
@@ -283,6 +290,7 @@ class ProcessJob(_Job):
         self.outputs = _coerce_outputs(self.outputs, "outputs")
 
     def to_dict(self) -> dict[str, Any]:
+        """The wire-format dict (fields left at their defaults are omitted)."""
         out: dict[str, Any] = {"op": self.op, "version": self.version, "inputs": [i._to_wire() for i in self.inputs]}
         if self.filter is not None:
             out["filter"] = self.filter
@@ -291,6 +299,7 @@ class ProcessJob(_Job):
         return out
 
     def validate(self) -> None:
+        """Check the fields the host can judge; raise :class:`~afmpeg.JobSpecError` naming the field at fault."""
         self._validate_common()
         if not self.outputs:
             raise _fail("outputs", "a process job needs at least one output")
@@ -319,11 +328,13 @@ class ProbeJob(_Job):
         self.inputs = _coerce_inputs(self.inputs, "inputs")
 
     def to_dict(self) -> dict[str, Any]:
+        """The wire-format dict (fields left at their defaults are omitted)."""
         out: dict[str, Any] = {"op": self.op, "version": self.version, "inputs": [i._to_wire() for i in self.inputs]}
         out.update(self.extra)
         return out
 
     def validate(self) -> None:
+        """Check the fields the host can judge; raise :class:`~afmpeg.JobSpecError` naming the field at fault."""
         self._validate_common()
         if not self.inputs:
             raise _fail("inputs", "a probe job needs at least one input")
@@ -389,6 +400,7 @@ class FramesJob(_Job):
         self.inputs = _coerce_inputs(self.inputs, "inputs")
 
     def to_dict(self) -> dict[str, Any]:
+        """The wire-format dict (fields left at their defaults are omitted)."""
         select = dict(self.select) if isinstance(self.select, Mapping) else self.select
         out: dict[str, Any] = {"op": self.op, "version": self.version, "inputs": [i._to_wire() for i in self.inputs]}
         out.update({"select": select, "path": self.path})
@@ -397,6 +409,7 @@ class FramesJob(_Job):
         return out
 
     def validate(self) -> None:
+        """Check the fields the host can judge; raise :class:`~afmpeg.JobSpecError` naming the field at fault."""
         self._validate_common()
         if len(self.inputs) != 1:
             raise _fail("inputs", f"a frames job takes exactly one input, got {len(self.inputs)}")
