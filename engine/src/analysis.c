@@ -60,7 +60,7 @@ int analysis_frame(Job *job, const AVFrame *frame, AVRational tb)
         /* The last-value table only holds keys that were recorded, so it
          * stays as small as the set of keys the filters use. */
         if (add(a, t, e->key, e->value) < 0 || av_dict_set(&a->last, e->key, e->value, 0) < 0)
-            return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+            return fail_oom(NULL);
     }
     return 0;
 }

@@ -43,6 +43,16 @@ int path_in_root(const char *path)
     return !(depth > 0 && is_private(first, first_n));
 }
 
+int path_is_stream(const char *path)
+{
+    size_t n;
+    av_strstart(path, "file:", &path);
+    if (!av_strstart(path, "/dev/afmpeg-pipe-", &path))
+        return 0;
+    n = strspn(path, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
+    return n >= 1 && n <= 64 && !path[n];
+}
+
 static int (*default_io_open)(AVFormatContext *s, AVIOContext **pb, const char *url, int flags,
                               AVDictionary **options);
 
@@ -50,7 +60,10 @@ static int confined_io_open(AVFormatContext *s, AVIOContext **pb, const char *ur
                             AVDictionary **options)
 {
     const char *proto = avio_find_protocol_name(url);
-    if ((proto && strcmp(proto, "file")) || !path_in_root(url)) {
+    /* A stream device only as the context's own file (a job's input arrives
+     * here): files named inside media or muxer options never reach one. */
+    int own_stream = path_is_stream(url) && s->url && !strcmp(url, s->url);
+    if ((proto && strcmp(proto, "file")) || !(path_in_root(url) || own_stream)) {
         av_log(s, AV_LOG_ERROR, "'%s' is outside the job's filesystem\n", url);
         /* A muxer's file name comes from the spec (format_options): a spec
          * error. A demuxer's comes from the media: that input fails. */

@@ -110,7 +110,7 @@ int copy_open(Job *job, OutputStream *ost)
         par = ost->bsf->par_out;
     }
     if (!(ost->st = avformat_new_stream(of->oc, NULL)))
-        return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+        return fail_oom(NULL);
     if ((ret = avcodec_parameters_copy(ost->st->codecpar, par)) < 0)
         return fail_av(EXIT_FAILURE_PROCESSING, ret, field, "%s: \"%s\"", field, ost->label);
     /* Keep the codec tag only where this muxer knows it for this codec (as ffmpeg does). */
@@ -124,7 +124,7 @@ int copy_open(Job *job, OutputStream *ost)
     ost->st->sample_aspect_ratio = ist->sample_aspect_ratio;
     ost->st->disposition = ist->disposition;
     if ((ret = av_dict_copy(&ost->st->metadata, ist->metadata, 0)) < 0)
-        return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+        return fail_oom(NULL);
     return 0;
 }
 
@@ -158,7 +158,7 @@ static int write_filtered(OutputStream *ost, AVPacket *pkt)
     for (;;) {
         AVPacket *out = pkt ? pkt : av_packet_alloc();
         if (!out)
-            return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+            return fail_oom(NULL);
         ret = av_bsf_receive_packet(ost->bsf, out);
         if (ret < 0) {
             if (!pkt)
@@ -207,7 +207,7 @@ int copy_packet(Job *job, OutputStream *ost, const AVPacket *pkt)
     }
     ost->started = 1;
     if ((ret = av_packet_ref(out, pkt)) < 0)
-        return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+        return fail_oom(NULL);
     shift = ts_rescale(window_shift(job, ost), AV_TIME_BASE_Q, tb);
     if (out->pts != AV_NOPTS_VALUE)
         out->pts = ts_add(ts_sub(out->pts, off), shift);

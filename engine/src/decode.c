@@ -23,17 +23,18 @@ int input_stream_open_decoder(Job *job, int file, int stream)
         return 0;
     snprintf(field, sizeof(field), "inputs[%d]", file);
     if (ist->st->codecpar->codec_id == AV_CODEC_ID_NONE)
-        return fail(EXIT_FAILURE_PROCESSING, field, "%s: stream %d: unknown codec", path, stream);
+        return fail_kind(EXIT_FAILURE_PROCESSING, ERR_UNSUPPORTED, field, "%s: stream %d: unknown codec", path, stream);
     codec = avcodec_find_decoder(ist->st->codecpar->codec_id);
     if (!codec)
-        return fail(EXIT_FAILURE_PROCESSING, field, "%s: stream %d: this build has no decoder for codec \"%s\"",
-                    path, stream, avcodec_get_name(ist->st->codecpar->codec_id));
+        return fail_kind(EXIT_FAILURE_PROCESSING, ERR_UNSUPPORTED, field,
+                         "%s: stream %d: this build has no decoder for codec \"%s\"", path, stream,
+                         avcodec_get_name(ist->st->codecpar->codec_id));
     /* Timestamps are rescaled from it; libavformat normally guarantees one. */
     if (tb.num <= 0 || tb.den <= 0)
         return fail(EXIT_FAILURE_PROCESSING, field, "%s: stream %d: invalid time base %d/%d",
                     path, stream, tb.num, tb.den);
     if (!(ist->dec = avcodec_alloc_context3(codec)) || !(opts = decoder_options()))
-        return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+        return fail_oom(NULL);
     if ((ret = avcodec_parameters_to_context(ist->dec, ist->st->codecpar)) < 0) {
         av_dict_free(&opts);
         return fail_av(EXIT_FAILURE_PROCESSING, ret, field, "%s: stream %d", path, stream);
@@ -50,13 +51,13 @@ int input_stream_open_decoder(Job *job, int file, int stream)
         ist->h = ist->dec->height;
         ist->pix_fmt = ist->dec->pix_fmt;
         if (ist->w <= 0 || ist->h <= 0 || ist->pix_fmt == AV_PIX_FMT_NONE)
-            return fail(EXIT_FAILURE_PROCESSING, field,
-                        "%s: stream %d: unknown picture size or pixel format (nothing could be decoded while probing)",
-                        path, stream);
+            return fail_kind(EXIT_FAILURE_PROCESSING, ERR_INVALID_DATA, field,
+                             "%s: stream %d: unknown picture size or pixel format "
+                             "(nothing could be decoded while probing)", path, stream);
     } else if (ist->dec->sample_rate <= 0 || ist->dec->ch_layout.nb_channels <= 0 ||
                ist->dec->sample_fmt == AV_SAMPLE_FMT_NONE) {
-        return fail(EXIT_FAILURE_PROCESSING, field,
-                    "%s: stream %d: unknown sample rate, channels or sample format", path, stream);
+        return fail_kind(EXIT_FAILURE_PROCESSING, ERR_INVALID_DATA, field,
+                         "%s: stream %d: unknown sample rate, channels or sample format", path, stream);
     }
     return 0;
 }
@@ -134,7 +135,7 @@ static int push_frame(Job *job, int file, InputStream *ist, AVFrame *frame)
             av_log(NULL, AV_LOG_WARNING, "input %d stream %d changes to %dx%d mid-stream; converting to %dx%d\n",
                    file, ist->st->index, frame->width, frame->height, ist->w, ist->h);
             if ((!ist->conv && !(ist->conv = av_frame_alloc())) || !(ist->sws = sws_alloc_context()))
-                return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+                return fail_oom(NULL);
         }
         av_frame_unref(ist->conv);
         ist->conv->width = ist->w;

@@ -13,16 +13,17 @@ int inputs_open(Job *job)
     for (int i = 0; i < job->spec->nb_inputs; i++) {
         InputFile *in = &job->inputs[i];
         char msg[1024], field[32];
-        int ret = input_open(&job->spec->inputs[i], i, &in->fmt, msg, sizeof(msg));
+        err_kind kind;
+        int ret = input_open(&job->spec->inputs[i], i, &in->fmt, msg, sizeof(msg), &kind);
         job->nb_inputs = i + 1;
         if (ret == -2)
             return -1;
         if (ret < 0) {
             snprintf(field, sizeof(field), "inputs[%d]", i);
-            return fail(EXIT_FAILURE_PROCESSING, field, "%s", msg);
+            return fail_kind(EXIT_FAILURE_PROCESSING, kind, field, "%s", msg);
         }
         if (!(in->streams = av_calloc(in->fmt->nb_streams ? in->fmt->nb_streams : 1, sizeof(*in->streams))))
-            return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+            return fail_oom(NULL);
         in->nb_streams = in->fmt->nb_streams;
         for (unsigned s = 0; s < in->nb_streams; s++)
             in->streams[s].st = in->fmt->streams[s];
@@ -77,7 +78,7 @@ int inputs_seek(Job *job)
         if (!si->seek_accurate && (in->anchor_stream = anchor_stream(in)) >= 0) {
             in->anchoring = 1;
             if (!(in->pending = av_calloc(MAX_PENDING + 1, sizeof(*in->pending))))
-                return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+                return fail_oom(NULL);
         }
     }
     return 0;
@@ -87,7 +88,7 @@ static int hold(InputFile *in, AVPacket *pkt)
 {
     AVPacket *held = av_packet_alloc();
     if (!held)
-        return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+        return fail_oom(NULL);
     av_packet_move_ref(held, pkt);
     in->pending[in->nb_pending++] = held;
     return 0;

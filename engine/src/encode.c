@@ -26,7 +26,8 @@ int encode_pick(OutputFile *of, OutputStream *ost)
     if (name) {
         ost->codec = avcodec_find_encoder_by_name(name);
         if (!ost->codec)
-            return fail(EXIT_FAILURE_PROCESSING, field, "%s: unknown encoder \"%s\"", field, name);
+            return fail_kind(EXIT_FAILURE_PROCESSING, ERR_UNSUPPORTED, field, "%s: unknown encoder \"%s\"", field,
+                             name);
         if (ost->codec->type != ost->type)
             return fail(EXIT_MALFORMED_SPEC, field, "%s: \"%s\" is not a %s encoder", field, name,
                         av_get_media_type_string(ost->type));
@@ -41,13 +42,14 @@ int encode_pick(OutputFile *of, OutputStream *ost)
         if (!ost->codec && id == AV_CODEC_ID_WRAPPED_AVFRAME)
             ost->codec = avcodec_find_encoder(AV_CODEC_ID_RAWVIDEO);
         if (!ost->codec)
-            return fail(EXIT_FAILURE_PROCESSING, field,
-                        "%s: this build has no encoder for \"%s\", the default %s codec of output format \"%s\"; set %s",
-                        field, avcodec_get_name(id), av_get_media_type_string(ost->type), ofmt->name, key);
+            return fail_kind(EXIT_FAILURE_PROCESSING, ERR_UNSUPPORTED, field,
+                             "%s: this build has no encoder for \"%s\", the default %s codec of output format \"%s\"; set %s",
+                             field, avcodec_get_name(id), av_get_media_type_string(ost->type), ofmt->name, key);
     }
     if (avformat_query_codec(ofmt, ost->codec->id, FF_COMPLIANCE_NORMAL) == 0)
-        return fail(EXIT_FAILURE_PROCESSING, field, "%s: output format \"%s\" cannot store codec \"%s\"",
-                    field, ofmt->name, avcodec_get_name(ost->codec->id));
+        return fail_kind(EXIT_FAILURE_PROCESSING, ERR_UNSUPPORTED, field,
+                         "%s: output format \"%s\" cannot store codec \"%s\"", field, ofmt->name,
+                         avcodec_get_name(ost->codec->id));
     return 0;
 }
 
@@ -75,7 +77,7 @@ int encode_open(Job *job, OutputStream *ost, unsigned char *consumed)
 
     snprintf(field, sizeof(field), "outputs[%d]", of->index);
     if (!(enc = ost->enc = avcodec_alloc_context3(ost->codec)))
-        return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+        return fail_oom(NULL);
     enc->thread_count = 1; /* the module is single-threaded */
     if (ost->type == AVMEDIA_TYPE_VIDEO) {
         AVRational fr = av_buffersink_get_frame_rate(sink);
@@ -104,7 +106,7 @@ int encode_open(Job *job, OutputStream *ost, unsigned char *consumed)
     while ((e = av_dict_iterate(of->spec->options, e))) {
         if (option_applies(e->key, ost->type, base, sizeof(base)) && av_dict_set(&opts, base, e->value, 0) < 0) {
             av_dict_free(&opts);
-            return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+            return fail_oom(NULL);
         }
     }
     errlog_reset();
@@ -125,7 +127,7 @@ int encode_open(Job *job, OutputStream *ost, unsigned char *consumed)
         av_buffersink_set_frame_size(sink, enc->frame_size);
 
     if (!(ost->st = avformat_new_stream(of->oc, NULL)))
-        return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+        return fail_oom(NULL);
     if ((ret = avcodec_parameters_from_context(ost->st->codecpar, enc)) < 0)
         return fail_av(EXIT_FAILURE_PROCESSING, ret, field, "stream parameters of [%s]", ost->label);
     ost->st->time_base = enc->time_base;

@@ -10,6 +10,7 @@
 
 static struct {
     int set, code;
+    err_kind kind;
     char msg[1024];
     char field[160];
 } err;
@@ -23,12 +24,13 @@ static size_t line_len;
 static int line_level;
 static int stderr_level = AV_LOG_ERROR;
 
-static void vrecord(int code, const char *field, const char *fmt, va_list ap)
+static void vrecord(int code, err_kind kind, const char *field, const char *fmt, va_list ap)
 {
     if (err.set)
         return;
     err.set = 1;
     err.code = code;
+    err.kind = kind;
     vsnprintf(err.msg, sizeof(err.msg), fmt, ap);
     snprintf(err.field, sizeof(err.field), "%s", field ? field : "");
 }
@@ -37,9 +39,49 @@ int fail(int code, const char *field, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vrecord(code, field, fmt, ap);
+    vrecord(code, ERR_DEFAULT, field, fmt, ap);
     va_end(ap);
     return -1;
+}
+
+int fail_kind(int code, err_kind kind, const char *field, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vrecord(code, kind, field, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int fail_oom(const char *field)
+{
+    return fail_kind(EXIT_FAILURE_PROCESSING, ERR_NO_MEMORY, field, "out of memory");
+}
+
+err_kind averror_kind(int averr, const char *field)
+{
+    switch (averr) {
+    case AVERROR_DECODER_NOT_FOUND:
+    case AVERROR_ENCODER_NOT_FOUND:
+    case AVERROR_DEMUXER_NOT_FOUND:
+    case AVERROR_MUXER_NOT_FOUND:
+    case AVERROR_FILTER_NOT_FOUND:
+    case AVERROR_BSF_NOT_FOUND:
+    case AVERROR_OPTION_NOT_FOUND:
+    case AVERROR_PROTOCOL_NOT_FOUND:
+    case AVERROR_PATCHWELCOME:
+        return ERR_UNSUPPORTED;
+    case AVERROR_INVALIDDATA:
+    case AVERROR_EOF:
+        return ERR_INVALID_DATA;
+    case AVERROR(ENOMEM):
+        return ERR_NO_MEMORY;
+    case AVERROR(ENOENT):
+        /* On the output side ENOENT means a missing directory, not a missing input. */
+        return field && !strncmp(field, "inputs", 6) ? ERR_NOT_FOUND : ERR_PROCESSING;
+    default:
+        return ERR_PROCESSING;
+    }
 }
 
 static void vav_error_text(char *buf, size_t size, int averr, const char *fmt, va_list ap)
@@ -71,13 +113,31 @@ int fail_av(int code, int averr, const char *field, const char *fmt, ...)
     va_start(ap, fmt);
     vav_error_text(msg, sizeof(msg), averr, fmt, ap);
     va_end(ap);
-    return fail(code, field, "%s", msg);
+    return fail_kind(code, code == EXIT_FAILURE_PROCESSING ? averror_kind(averr, field) : ERR_DEFAULT, field, "%s",
+                     msg);
 }
 
 int err_is_set(void) { return err.set; }
 int err_code(void) { return err.code; }
 const char *err_message(void) { return err.msg; }
 const char *err_field(void) { return err.field[0] ? err.field : NULL; }
+
+const char *err_kind_str(err_kind kind, int code)
+{
+    switch (kind) {
+    case ERR_SPEC:         return "spec";
+    case ERR_VERSION:      return "version";
+    case ERR_UNSUPPORTED:  return "unsupported";
+    case ERR_NOT_FOUND:    return "not_found";
+    case ERR_INVALID_DATA: return "invalid_data";
+    case ERR_NO_MEMORY:    return "no_memory";
+    case ERR_PROCESSING:   return "processing";
+    case ERR_DEFAULT:      break;
+    }
+    return code == EXIT_MALFORMED_SPEC ? "spec" : code == EXIT_VERSION_TOO_NEW ? "version" : "processing";
+}
+
+const char *err_kind_name(void) { return err_kind_str(err.kind, err.code); }
 
 void errlog_reset(void)
 {

@@ -155,7 +155,7 @@ static int run_list(FramesJob *j, Position *p)
     int ret = 0;
 
     if (!t)
-        return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+        return fail_oom(NULL);
     for (int i = 0; i < fs->nb_targets; i++) {
         t[i].ts = to_ts(fs->targets[i], j->st->time_base);
         t[i].order = i;
@@ -217,7 +217,7 @@ int frames_select_targets(FramesJob *j)
     int ret;
 
     if (!(p.cur = av_frame_alloc()))
-        return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+        return fail_oom(NULL);
     ret = j->fs->select == SELECT_INTERVAL ? run_interval(j, &p) : run_list(j, &p);
     av_frame_free(&p.cur);
     return ret;

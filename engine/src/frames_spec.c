@@ -32,7 +32,7 @@ static int parse_select(const json_value *root, frames_spec *fs)
     if (!strcmp(key, "timestamp")) {
         fs->select = SELECT_TIMESTAMPS;
         if (!(fs->targets = av_malloc(sizeof(*fs->targets))))
-            return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+            return fail_oom(NULL);
         fs->nb_targets = 1;
         return check_seconds(v, "select.timestamp", &fs->targets[0]);
     }
@@ -47,7 +47,7 @@ static int parse_select(const json_value *root, frames_spec *fs)
             return fail(EXIT_MALFORMED_SPEC, "select.timestamps", "select.timestamps: at most %d entries are allowed (got %zu)",
                         FRAMES_MAX_TARGETS, v->n);
         if (!(fs->targets = av_malloc_array(v->n, sizeof(*fs->targets))))
-            return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+            return fail_oom(NULL);
         for (size_t i = 0; i < v->n; i++) {
             char field[48];
             snprintf(field, sizeof(field), "select.timestamps[%zu]", i);

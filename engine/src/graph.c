@@ -25,7 +25,7 @@ static int make_source(Job *job, int file, int stream, AVFilterContext **out)
     snprintf(name, sizeof(name), "in_%d_%d_%d", file, stream, ist->nb_src);
     src = avfilter_graph_alloc_filter(job->graph, avfilter_get_by_name(video ? "buffer" : "abuffer"), name);
     if (!src || !(par = av_buffersrc_parameters_alloc()))
-        return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+        return fail_oom(NULL);
     par->time_base = ist->st->time_base;
     if (video) {
         AVRational sar = av_guess_sample_aspect_ratio(in->fmt, ist->st, NULL);
@@ -127,7 +127,7 @@ int graph_parse(Job *job, const char *filter)
     int ret = -1;
 
     if (!(job->graph = avfilter_graph_alloc()))
-        return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+        return fail_oom(NULL);
     job->graph->nb_threads = 1;
     errlog_reset();
     ret = avfilter_graph_parse2(job->graph, filter, &ins, &outs);
@@ -166,7 +166,7 @@ int graph_parse(Job *job, const char *filter)
             }
         }
         if (!(g->label = av_strdup(label))) {
-            fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+            fail_oom(NULL);
             goto end;
         }
         g->filter = io->filter_ctx;
@@ -233,7 +233,7 @@ int graph_configure(Job *job)
         ost->sink = avfilter_graph_alloc_filter(job->graph,
                                                 avfilter_get_by_name(video ? "buffersink" : "abuffersink"), name);
         if (!ost->sink)
-            return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+            return fail_oom(NULL);
         errlog_reset();
         ret = 0;
         for (int k = 0; k < 3 && ret >= 0; k++)

@@ -41,7 +41,8 @@ void input_close(AVFormatContext **fmt)
     avio_closep(&list_pb);
 }
 
-int input_open(const spec_input *in, int index, AVFormatContext **out, char *errbuf, size_t errsize)
+int input_open(const spec_input *in, int index, AVFormatContext **out, char *errbuf, size_t errsize,
+               err_kind *kind)
 {
     const AVInputFormat *ifmt = NULL;
     AVFormatContext *fmt = NULL;
@@ -52,21 +53,25 @@ int input_open(const spec_input *in, int index, AVFormatContext **out, char *err
     int ret;
 
     *out = NULL;
+    *kind = ERR_PROCESSING;
     if (in->nb_concat && !(ifmt = av_find_input_format("concat"))) {
         snprintf(field, sizeof(field), "inputs[%d].concat", index);
-        fail(EXIT_FAILURE_PROCESSING, field, "%s: this build has no concat demuxer", field);
+        fail_kind(EXIT_FAILURE_PROCESSING, ERR_UNSUPPORTED, field, "%s: this build has no concat demuxer", field);
         return -2;
     }
     if (in->format && !(ifmt = av_find_input_format(in->format))) {
         snprintf(field, sizeof(field), "inputs[%d].format", index);
-        fail(EXIT_FAILURE_PROCESSING, field, "%s: unknown input format \"%s\"", field, in->format);
+        fail_kind(EXIT_FAILURE_PROCESSING, ERR_UNSUPPORTED, field, "%s: unknown input format \"%s\"", field,
+                  in->format);
         return -2;
     }
+    /* WASI has no FIFO file type: tell the file protocol a stream device cannot seek. */
     if (av_dict_copy(&opts, in->options, 0) < 0 ||
         av_dict_set(&opts, "protocol_whitelist", "file", 0) < 0 ||
+        (in->path && path_is_stream(in->path) && av_dict_set(&opts, "seekable", "0", 0) < 0) ||
         !(fmt = avformat_alloc_context())) {
         av_dict_free(&opts);
-        fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+        fail_oom(NULL);
         return -2;
     }
     confine_io(fmt);
@@ -74,7 +79,7 @@ int input_open(const spec_input *in, int index, AVFormatContext **out, char *err
         /* Safe mode keeps the listed names relative to the job root. */
         if (av_dict_set(&opts, "safe", "1", 0) < 0 || concat_open_list(in, index, &list_pb, url, sizeof(url)) < 0) {
             if (!err_is_set())
-                fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+                fail_oom(NULL);
             av_dict_free(&opts);
             avformat_free_context(fmt);
             return -2;
@@ -91,6 +96,7 @@ int input_open(const spec_input *in, int index, AVFormatContext **out, char *err
         av_dict_free(&opts);
         avio_closep(&list_pb);
         av_error_text(errbuf, errsize, ret, "%s", in->name);
+        *kind = averror_kind(ret, "inputs");
         return -1;
     }
     snprintf(field, sizeof(field), "inputs[%d].options", index);
@@ -105,7 +111,7 @@ int input_open(const spec_input *in, int index, AVFormatContext **out, char *err
     stream_opts = av_calloc(fmt->nb_streams ? fmt->nb_streams : 1, sizeof(*stream_opts));
     if (!stream_opts) {
         input_close(&fmt);
-        fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+        fail_oom(NULL);
         return -2;
     }
     unsigned nb = fmt->nb_streams, ok = 1; /* find_stream_info may add streams */
@@ -118,12 +124,13 @@ int input_open(const spec_input *in, int index, AVFormatContext **out, char *err
     av_freep(&stream_opts);
     if (!ok) {
         input_close(&fmt);
-        fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+        fail_oom(NULL);
         return -2;
     }
     if (ret < 0) {
         input_close(&fmt);
         av_error_text(errbuf, errsize, ret, "%s", in->name);
+        *kind = averror_kind(ret, "inputs");
         return -1;
     }
     *out = fmt;

@@ -7,16 +7,18 @@
 #include <stddef.h>
 #include <libavformat/avformat.h>
 
+#include "errors.h"
 #include "spec.h"
 
 /* Largest picture a decoder may allocate (64 Mpx): huge headers fail early. */
 #define MAX_PIXELS (64 * 1024 * 1024)
 
 /* Open inputs[index] and read its stream info.
- * Returns 0; -1 when the media cannot be opened (message in errbuf, the job may
- * go on: probe reports it per input); -2 on a job error already recorded
- * (e.g. an option nothing consumed). */
-int input_open(const spec_input *in, int index, AVFormatContext **out, char *errbuf, size_t errsize);
+ * Returns 0; -1 when the media cannot be opened (message in errbuf, its kind in
+ * *kind — not found, invalid data, ...; the job may go on: probe reports it per
+ * input); -2 on a job error already recorded (e.g. an option nothing consumed). */
+int input_open(const spec_input *in, int index, AVFormatContext **out, char *errbuf, size_t errsize,
+               err_kind *kind);
 
 /* Close what input_open opened (a concat input's list too; its AVIOContext
  * rides in fmt->opaque, as custom I/O outlives the context). */

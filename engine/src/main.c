@@ -18,6 +18,8 @@ static int print_error(void)
         av_bprintf(&bp, ",\"field\":");
         jw_escape(&bp, err_field());
     }
+    av_bprintf(&bp, ",\"kind\":");
+    jw_escape(&bp, err_kind_name());
     av_bprintf(&bp, "}");
     printf("%s\n", av_bprint_is_complete(&bp) ? bp.str : "{\"error\":\"out of memory\"}");
     av_bprint_finalize(&bp, NULL);
@@ -43,11 +45,12 @@ int main(int argc, char **argv)
         case OP_PROBE:   ret = op_probe(&spec, &w); break;
         case OP_PROCESS: ret = op_process(&spec, &w); break;
         case OP_FRAMES:  ret = op_frames(&spec, &w); break;
+        case OP_CAPABILITIES: ret = op_capabilities(&spec, &w); break;
         }
     }
     spec_free(&spec);
     if (ret == 0 && !jw_result(&w))
-        ret = fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory while writing the result");
+        ret = fail_kind(EXIT_FAILURE_PROCESSING, ERR_NO_MEMORY, NULL, "out of memory while writing the result");
     if (ret < 0 || err_is_set()) {
         jw_free(&w);
         if (!err_is_set())

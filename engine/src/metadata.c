@@ -106,7 +106,7 @@ static int set_tags(AVDictionary **dict, const json_value *tags)
 {
     for (size_t i = 0; tags && i < tags->n; i++)
         if (av_dict_set(dict, tags->keys[i], tags->items[i]->str, 0) < 0)
-            return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+            return fail_oom(NULL);
     return 0;
 }
 
@@ -135,7 +135,7 @@ static int apply_stream(const Job *job, OutputFile *of, const char *key, const j
         found = 1;
         if (set_tags(&st->metadata, tags) < 0 ||
             (lang && av_dict_set(&st->metadata, "language", lang->str, 0) < 0))
-            return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+            return fail_oom(NULL);
         if (disp) {
             /* The list replaces the stream's disposition (as ffmpeg -disposition does). */
             st->disposition = 0;
@@ -181,17 +181,17 @@ static int copy_chapters(const Job *job, OutputFile *of, int file)
         if (stop <= 0 || start >= lim || c->time_base.num <= 0 || c->time_base.den <= 0)
             continue;
         if (!(list = av_realloc_array(oc->chapters, oc->nb_chapters + 1, sizeof(*list))))
-            return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+            return fail_oom(NULL);
         oc->chapters = list;
         if (!(n = av_mallocz(sizeof(*n))))
-            return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+            return fail_oom(NULL);
         oc->chapters[oc->nb_chapters++] = n;
         n->id = c->id;
         n->time_base = c->time_base;
         n->start = FFMAX(start, 0);
         n->end = FFMIN(stop, lim);
         if (av_dict_copy(&n->metadata, c->metadata, 0) < 0)
-            return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+            return fail_oom(NULL);
     }
     return 0;
 }

@@ -47,13 +47,14 @@ static int open_input(FramesJob *j)
     AVDictionary *opts;
     AVRational tb, fr;
     char msg[1024];
+    err_kind kind;
     int idx, ret;
 
-    ret = input_open(fs->input, 0, &j->fmt, msg, sizeof(msg));
+    ret = input_open(fs->input, 0, &j->fmt, msg, sizeof(msg), &kind);
     if (ret == -2)
         return -1;
     if (ret < 0)
-        return fail(EXIT_FAILURE_PROCESSING, "inputs[0]", "%s", msg);
+        return fail_kind(EXIT_FAILURE_PROCESSING, kind, "inputs[0]", "%s", msg);
     idx = av_find_best_stream(j->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
     if (idx < 0)
         return fail(EXIT_FAILURE_PROCESSING, "inputs[0]", "%s: has no video stream", path);
@@ -66,12 +67,13 @@ static int open_input(FramesJob *j)
     if (tb.num <= 0 || tb.den <= 0)
         return fail(EXIT_FAILURE_PROCESSING, "inputs[0]", "%s: stream %d: invalid time base %d/%d", path, idx, tb.num, tb.den);
     if (j->st->codecpar->codec_id == AV_CODEC_ID_NONE)
-        return fail(EXIT_FAILURE_PROCESSING, "inputs[0]", "%s: stream %d: unknown codec", path, idx);
+        return fail_kind(EXIT_FAILURE_PROCESSING, ERR_UNSUPPORTED, "inputs[0]", "%s: stream %d: unknown codec", path, idx);
     if (!(codec = avcodec_find_decoder(j->st->codecpar->codec_id)))
-        return fail(EXIT_FAILURE_PROCESSING, "inputs[0]", "%s: stream %d: this build has no decoder for codec \"%s\"",
-                    path, idx, avcodec_get_name(j->st->codecpar->codec_id));
+        return fail_kind(EXIT_FAILURE_PROCESSING, ERR_UNSUPPORTED, "inputs[0]",
+                         "%s: stream %d: this build has no decoder for codec \"%s\"", path, idx,
+                         avcodec_get_name(j->st->codecpar->codec_id));
     if (!(j->dec = avcodec_alloc_context3(codec)) || !(opts = decoder_options()))
-        return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+        return fail_oom(NULL);
     if ((ret = avcodec_parameters_to_context(j->dec, j->st->codecpar)) < 0) {
         av_dict_free(&opts);
         return fail_av(EXIT_FAILURE_PROCESSING, ret, "inputs[0]", "%s: stream %d", path, idx);
@@ -86,8 +88,9 @@ static int open_input(FramesJob *j)
     j->h = j->dec->height;
     j->pix_fmt = j->dec->pix_fmt;
     if (j->w <= 0 || j->h <= 0 || j->pix_fmt == AV_PIX_FMT_NONE)
-        return fail(EXIT_FAILURE_PROCESSING, "inputs[0]",
-                    "%s: stream %d: unknown picture size or pixel format (nothing could be decoded while probing)", path, idx);
+        return fail_kind(EXIT_FAILURE_PROCESSING, ERR_INVALID_DATA, "inputs[0]",
+                         "%s: stream %d: unknown picture size or pixel format (nothing could be decoded while probing)",
+                         path, idx);
 
     /* Like the process op: times count from the input's start. */
     j->start = j->fmt->start_time != AV_NOPTS_VALUE ? av_rescale_q(j->fmt->start_time, AV_TIME_BASE_Q, tb) : 0;
@@ -202,15 +205,16 @@ int frames_restart(FramesJob *j)
     int idx = j->st->index;
     enum AVCodecID id = j->st->codecpar->codec_id;
     char msg[1024];
+    err_kind kind;
     int ret;
 
     avformat_close_input(&j->fmt);
     j->st = NULL;
-    ret = input_open(j->fs->input, 0, &j->fmt, msg, sizeof(msg));
+    ret = input_open(j->fs->input, 0, &j->fmt, msg, sizeof(msg), &kind);
     if (ret == -2)
         return -1;
     if (ret < 0)
-        return fail(EXIT_FAILURE_PROCESSING, "inputs[0]", "%s", msg);
+        return fail_kind(EXIT_FAILURE_PROCESSING, kind, "inputs[0]", "%s", msg);
     if ((unsigned)idx >= j->fmt->nb_streams || j->fmt->streams[idx]->codecpar->codec_id != id)
         return fail(EXIT_FAILURE_PROCESSING, "inputs[0]", "%s: the input changed while it was read", j->fs->input->path);
     j->st = j->fmt->streams[idx];
@@ -231,9 +235,9 @@ static int add_filter(FramesJob *j, const char *name, AVFilterContext **out)
 {
     const AVFilter *f = avfilter_get_by_name(name);
     if (!f)
-        return fail(EXIT_FAILURE_PROCESSING, NULL, "this build has no \"%s\" filter", name);
+        return fail_kind(EXIT_FAILURE_PROCESSING, ERR_UNSUPPORTED, NULL, "this build has no \"%s\" filter", name);
     if (!(*out = avfilter_graph_alloc_filter(j->graph, f, name)))
-        return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+        return fail_oom(NULL);
     return 0;
 }
 
@@ -268,7 +272,7 @@ static int make_source(FramesJob *j)
     if (add_filter(j, "buffer", &j->src) < 0)
         return -1;
     if (!(par = av_buffersrc_parameters_alloc()))
-        return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+        return fail_oom(NULL);
     par->time_base = j->st->time_base;
     par->format = j->pix_fmt;
     par->width = j->w;
@@ -324,7 +328,7 @@ static int build_graph(FramesJob *j, const AVCodec *codec)
     int ret;
 
     if (!(j->graph = avfilter_graph_alloc()))
-        return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+        return fail_oom(NULL);
     j->graph->nb_threads = 1;
     if (make_source(j) < 0)
         return -1;
@@ -379,7 +383,7 @@ static AVFrame *conform(FramesJob *j, AVFrame *f)
         av_log(NULL, AV_LOG_WARNING, "the video changes to %dx%d mid-stream; converting to %dx%d\n",
                f->width, f->height, j->w, j->h);
         if (!(j->conv = av_frame_alloc()) || !(j->sws = sws_alloc_context())) {
-            fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+            fail_oom(NULL);
             return NULL;
         }
     }
@@ -404,7 +408,7 @@ static int open_encoder(FramesJob *j, const AVCodec *codec)
     int ret;
 
     if (!(enc = j->enc = avcodec_alloc_context3(codec)))
-        return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+        return fail_oom(NULL);
     enc->thread_count = 1;
     enc->width = av_buffersink_get_w(j->sink);
     enc->height = av_buffersink_get_h(j->sink);
@@ -432,7 +436,7 @@ static int write_file(const char *path, const uint8_t *data, int size)
     int ret, ret2;
 
     if (av_dict_set(&opts, "protocol_whitelist", "file", 0) < 0)
-        return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+        return fail_oom(NULL);
     errlog_reset();
     ret = avio_open2(&pb, path_to_url(path, url, sizeof(url)), AVIO_FLAG_WRITE, NULL, &opts);
     av_dict_free(&opts);
@@ -561,13 +565,14 @@ static const AVCodec *find_encoder(const frames_spec *fs)
     case FRAMES_MJPEG: codec = avcodec_find_encoder(AV_CODEC_ID_MJPEG); break;
     case FRAMES_WEBP:
         if (!(codec = avcodec_find_encoder_by_name("libwebp")))
-            fail(EXIT_FAILURE_PROCESSING, "codec",
-                 "codec: \"webp\" needs the libwebp encoder, which this engine build (the lean profile) does not "
+            fail_kind(EXIT_FAILURE_PROCESSING, ERR_UNSUPPORTED, "codec",
+                      "codec: \"webp\" needs the libwebp encoder, which this engine build (the lean profile) does not "
                  "include; use \"png\" or \"mjpeg\", or an engine built with libwebp (the full profile)");
         return codec;
     }
     if (!codec)
-        fail(EXIT_FAILURE_PROCESSING, "codec", "codec: this build has no %s encoder", fs->codec == FRAMES_PNG ? "png" : "mjpeg");
+        fail_kind(EXIT_FAILURE_PROCESSING, ERR_UNSUPPORTED, "codec", "codec: this build has no %s encoder",
+                  fs->codec == FRAMES_PNG ? "png" : "mjpeg");
     return codec;
 }
 
@@ -613,7 +618,7 @@ int op_frames(const job_spec *spec, jw *w)
         goto end;
     if (!(j->results = av_calloc(fs.count, sizeof(*j->results))) || !(j->pkt = av_packet_alloc()) ||
         !(j->frame = av_frame_alloc()) || !(j->filtered = av_frame_alloc())) {
-        fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+        fail_oom(NULL);
         goto end;
     }
     if (open_input(j) < 0 || build_graph(j, codec) < 0 || open_encoder(j, codec) < 0)

@@ -121,7 +121,8 @@ int op_probe(const job_spec *spec, jw *w)
     for (int i = 0; i < spec->nb_inputs; i++) {
         AVFormatContext *fmt = NULL;
         char msg[1024];
-        int ret = input_open(&spec->inputs[i], i, &fmt, msg, sizeof(msg));
+        err_kind kind;
+        int ret = input_open(&spec->inputs[i], i, &fmt, msg, sizeof(msg), &kind);
         if (ret == -2)
             return -1;
         jw_obj_begin(w);
@@ -133,9 +134,10 @@ int op_probe(const job_spec *spec, jw *w)
                 jw_str(w, spec->inputs[i].concat[k]);
             jw_arr_end(w);
         }
-        if (ret < 0)
+        if (ret < 0) {
             jw_kstr(w, "error", msg);
-        else
+            jw_kstr(w, "error_kind", err_kind_str(kind, EXIT_FAILURE_PROCESSING));
+        } else
             write_input(w, fmt);
         jw_obj_end(w);
         input_close(&fmt);

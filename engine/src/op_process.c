@@ -156,7 +156,7 @@ static int check_decoding(Job *job)
 static int run(Job *job)
 {
     if (!(job->frame = av_frame_alloc()) || !(job->pkt = av_packet_alloc()) || !(job->out_pkt = av_packet_alloc()))
-        return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+        return fail_oom(NULL);
     if (inputs_open(job) < 0 || outputs_alloc(job) < 0 || setup_graph(job) < 0 || outputs_assign(job) < 0 ||
         outputs_check(job) < 0)
         return -1;

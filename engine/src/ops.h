@@ -10,5 +10,6 @@ int op_version(const job_spec *spec, jw *w);
 int op_probe(const job_spec *spec, jw *w);
 int op_process(const job_spec *spec, jw *w);
 int op_frames(const job_spec *spec, jw *w);
+int op_capabilities(const job_spec *spec, jw *w);
 
 #endif

@@ -24,11 +24,12 @@ int outputs_alloc(Job *job)
         if (ret < 0 || !of->oc) {
             if (so->format) {
                 snprintf(field, sizeof(field), "outputs[%d].format", i);
-                return fail(EXIT_FAILURE_PROCESSING, field, "%s: unknown output format \"%s\"", field, so->format);
+                return fail_kind(EXIT_FAILURE_PROCESSING, ERR_UNSUPPORTED, field, "%s: unknown output format \"%s\"",
+                                 field, so->format);
             }
             snprintf(field, sizeof(field), "outputs[%d].path", i);
-            return fail(EXIT_FAILURE_PROCESSING, field, "%s: cannot tell the output format from \"%s\"; set \"format\"",
-                        field, so->path);
+            return fail_kind(EXIT_FAILURE_PROCESSING, ERR_UNSUPPORTED, field,
+                             "%s: cannot tell the output format from \"%s\"; set \"format\"", field, so->path);
         }
         /* Segments, playlists and other files the muxer opens stay in the job root. */
         confine_io(of->oc);
@@ -120,7 +121,7 @@ int outputs_plan(Job *job, AVBPrint *passthrough)
         else if (plan_passthrough(job, of, passthrough) < 0)
             return -1;
     }
-    return av_bprint_is_complete(passthrough) ? 0 : fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+    return av_bprint_is_complete(passthrough) ? 0 : fail_oom(NULL);
 }
 
 static int add_encoded(Job *job, OutputFile *of, GraphOutput *g)
@@ -255,8 +256,12 @@ static int open_file(OutputFile *of)
     int ret;
 
     if (!(oc->oformat->flags & AVFMT_NOFILE)) {
-        if (av_dict_set(&opts, "protocol_whitelist", "file", 0) < 0)
-            return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+        /* WASI has no FIFO file type: tell the file protocol a stream device cannot seek. */
+        if (av_dict_set(&opts, "protocol_whitelist", "file", 0) < 0 ||
+            (path_is_stream(of->spec->path) && av_dict_set(&opts, "seekable", "0", 0) < 0)) {
+            av_dict_free(&opts);
+            return fail_oom(NULL);
+        }
         errlog_reset();
         ret = avio_open2(&oc->pb, path_to_url(of->spec->path, url, sizeof(url)), AVIO_FLAG_WRITE, NULL, &opts);
         av_dict_free(&opts);
@@ -269,7 +274,7 @@ static int open_file(OutputFile *of)
     if (av_dict_copy(&opts, of->spec->format_options, 0) < 0 ||
         av_dict_set(&opts, "protocol_whitelist", "file", 0) < 0) {
         av_dict_free(&opts);
-        return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+        return fail_oom(NULL);
     }
     errlog_reset();
     ret = avformat_write_header(oc, &opts); /* may return 1 on success */

@@ -82,14 +82,15 @@ int get_string(const json_value *obj, const char *key, const char *where, int re
     return 0;
 }
 
-/* A path the job names: it must stay in the job root (confine.h). */
+/* A path the job names: it must stay in the job root, or be one of the
+ * host's stream devices (confine.h). */
 static int get_path(const json_value *obj, const char *key, const char *where, int required, const char **out)
 {
     char field[160];
     if (get_string(obj, key, where, required, out) < 0)
         return -1;
     join(field, sizeof(field), where, key);
-    if (*out && !path_in_root(*out))
+    if (*out && !path_in_root(*out) && !path_is_stream(*out))
         return fail(EXIT_MALFORMED_SPEC, field, "%s: \"%s\" is outside the job's filesystem", field, *out);
     return 0;
 }
@@ -165,7 +166,7 @@ static int get_options(const json_value *obj, const char *key, const char *where
         if (strlen(val->str) != val->len)
             return fail(EXIT_MALFORMED_SPEC, field, "%s.%s: must not contain NUL characters", field, k);
         if (av_dict_set(out, k, val->str, 0) < 0)
-            return fail(EXIT_FAILURE_PROCESSING, field, "out of memory");
+            return fail_oom(field);
     }
     return 0;
 }
@@ -204,7 +205,7 @@ static int parse_concat(const json_value *o, const char *where, spec_input *in)
     if (!arr->n)
         return fail(EXIT_MALFORMED_SPEC, field, "%s: must not be empty", field);
     if (!(in->concat = av_calloc(arr->n, sizeof(*in->concat))))
-        return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+        return fail_oom(NULL);
     for (size_t i = 0; i < arr->n; i++) {
         const json_value *v = arr->items[i];
         const char *why;
@@ -306,7 +307,7 @@ static int parse_map(const json_value *o, const char *where, spec_output *out)
                         "\"0:s\" or \"0:3\"", field, i, v->str);
         }
         if (!e->text)
-            return fail(EXIT_FAILURE_PROCESSING, field, "out of memory");
+            return fail_oom(field);
         out->nb_map++;
         for (int j = 0; j < out->nb_map - 1; j++)
             if (!strcmp(out->map[j].text, e->text) && out->map[j].is_copy == e->is_copy)
@@ -344,7 +345,7 @@ static int parse_bsf(const json_value *o, const char *where, spec_output *out)
                         "%s.%s: \"none\" cannot be set per stream (libavformat inserts automatic filters per "
                         "file); use \"bitstream_filters\": \"none\"", field, v->keys[i]);
         if (av_dict_set(&out->bsf, v->keys[i], val->str, 0) < 0)
-            return fail(EXIT_FAILURE_PROCESSING, field, "out of memory");
+            return fail_oom(field);
     }
     return 0;
 }
@@ -432,6 +433,12 @@ int spec_parse(const char *text, job_spec *spec)
     if (!strcmp(op, "version")) {
         static const char *const known[] = { "op", "version", NULL };
         spec->op = OP_VERSION;
+        return check_keys(root, "", known, NULL);
+    }
+    if (!strcmp(op, "capabilities")) {
+        /* Additive: a vocabulary-9 spec may ask, so no version bump. */
+        static const char *const known[] = { "op", "version", NULL };
+        spec->op = OP_CAPABILITIES;
         return check_keys(root, "", known, NULL);
     }
     if (!strcmp(op, "probe")) {

@@ -26,7 +26,7 @@
 #define MAX_CONCAT 1024
 #define MAX_SECONDS 3.2e10
 
-typedef enum { OP_VERSION, OP_PROBE, OP_PROCESS, OP_FRAMES } job_op;
+typedef enum { OP_VERSION, OP_PROBE, OP_PROCESS, OP_FRAMES, OP_CAPABILITIES } job_op;
 
 typedef struct {
     const char *path;      /* NULL for a concat input */

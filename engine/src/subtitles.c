@@ -30,7 +30,7 @@ static const AVCodec *pick_encoder(const OutputFile *of, const char *field)
     const AVCodec *c;
     if (name) {
         if (!(c = avcodec_find_encoder_by_name(name)))
-            fail(EXIT_FAILURE_PROCESSING, field, "%s: unknown encoder \"%s\"", field, name);
+            fail_kind(EXIT_FAILURE_PROCESSING, ERR_UNSUPPORTED, field, "%s: unknown encoder \"%s\"", field, name);
         else if (c->type != AVMEDIA_TYPE_SUBTITLE)
             fail(EXIT_MALFORMED_SPEC, field, "%s: \"%s\" is not a subtitle encoder", field, name);
         else
@@ -39,8 +39,9 @@ static const AVCodec *pick_encoder(const OutputFile *of, const char *field)
     }
     c = avcodec_find_encoder(av_guess_codec(of->oc->oformat, NULL, of->spec->path, NULL, AVMEDIA_TYPE_SUBTITLE));
     if (!c)
-        fail(EXIT_FAILURE_PROCESSING, field, "%s: this build has no encoder for the default subtitle codec of \"%s\"; "
-             "set subtitle_codec", field, of->oc->oformat->name);
+        fail_kind(EXIT_FAILURE_PROCESSING, ERR_UNSUPPORTED, field,
+                  "%s: this build has no encoder for the default subtitle codec of \"%s\"; "
+                  "set subtitle_codec", field, of->oc->oformat->name);
     return c;
 }
 
@@ -59,18 +60,21 @@ int subtitle_open(Job *job, OutputStream *ost)
         return -1;
     ed = avcodec_descriptor_get(ec->id);
     if (!dc)
-        return fail(EXIT_FAILURE_PROCESSING, field, "%s: this build cannot decode \"%s\" subtitles (%s)", field,
-                    avcodec_get_name(ist->codecpar->codec_id), ost->label);
+        return fail_kind(EXIT_FAILURE_PROCESSING, ERR_UNSUPPORTED, field,
+                         "%s: this build cannot decode \"%s\" subtitles (%s)", field,
+                         avcodec_get_name(ist->codecpar->codec_id), ost->label);
     if (!dd || !ed || !((dd->props & ed->props) & (AV_CODEC_PROP_TEXT_SUB | AV_CODEC_PROP_BITMAP_SUB)))
-        return fail(EXIT_FAILURE_PROCESSING, field, "%s: \"%s\" subtitles cannot be converted to %s (text and bitmap "
-                    "subtitles do not convert into each other)", field, avcodec_get_name(ist->codecpar->codec_id),
-                    ec->name);
+        return fail_kind(EXIT_FAILURE_PROCESSING, ERR_UNSUPPORTED, field,
+                         "%s: \"%s\" subtitles cannot be converted to %s (text and bitmap "
+                         "subtitles do not convert into each other)", field, avcodec_get_name(ist->codecpar->codec_id),
+                         ec->name);
     if (avformat_query_codec(of->oc->oformat, ec->id, FF_COMPLIANCE_NORMAL) == 0)
-        return fail(EXIT_FAILURE_PROCESSING, field, "%s: output format \"%s\" cannot store codec \"%s\"",
-                    field, of->oc->oformat->name, avcodec_get_name(ec->id));
+        return fail_kind(EXIT_FAILURE_PROCESSING, ERR_UNSUPPORTED, field,
+                         "%s: output format \"%s\" cannot store codec \"%s\"", field, of->oc->oformat->name,
+                         avcodec_get_name(ec->id));
 
     if (!(dec = ost->sub_dec = avcodec_alloc_context3(dc)) || !(ost->sub_buf = av_malloc(SUB_BUF_SIZE)))
-        return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+        return fail_oom(NULL);
     if ((ret = avcodec_parameters_to_context(dec, ist->codecpar)) < 0)
         return fail_av(EXIT_FAILURE_PROCESSING, ret, field, "%s", ost->label);
     dec->pkt_timebase = ist->time_base;
@@ -79,14 +83,14 @@ int subtitle_open(Job *job, OutputStream *ost)
         return fail_av(EXIT_FAILURE_PROCESSING, ret, field, "opening the %s decoder for %s", dc->name, ost->label);
 
     if (!(enc = ost->enc = avcodec_alloc_context3(ec)))
-        return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+        return fail_oom(NULL);
     enc->time_base = AV_TIME_BASE_Q;
     enc->width = dec->width;
     enc->height = dec->height;
     /* ASS-based encoders need the styles the decoder made. */
     if (dec->subtitle_header_size > 0) {
         if (!(enc->subtitle_header = av_mallocz(dec->subtitle_header_size + 1)))
-            return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+            return fail_oom(NULL);
         memcpy(enc->subtitle_header, dec->subtitle_header, dec->subtitle_header_size);
         enc->subtitle_header_size = dec->subtitle_header_size;
     }
@@ -97,13 +101,13 @@ int subtitle_open(Job *job, OutputStream *ost)
         return fail_av(EXIT_FAILURE_PROCESSING, ret, field, "opening encoder %s for %s", ec->name, ost->label);
 
     if (!(ost->st = avformat_new_stream(of->oc, NULL)))
-        return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+        return fail_oom(NULL);
     if ((ret = avcodec_parameters_from_context(ost->st->codecpar, enc)) < 0)
         return fail_av(EXIT_FAILURE_PROCESSING, ret, field, "stream parameters of %s", ost->label);
     ost->st->time_base = AV_TIME_BASE_Q;
     ost->st->disposition = ist->disposition;
     if (av_dict_copy(&ost->st->metadata, ist->metadata, 0) < 0)
-        return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+        return fail_oom(NULL);
     return 0;
 }
 
@@ -135,7 +139,7 @@ static int write_cue(Job *job, OutputStream *ost, AVSubtitle *sub, int64_t start
     if (n == 0)
         return 0;
     if ((ret = av_new_packet(out, n)) < 0)
-        return fail(EXIT_FAILURE_PROCESSING, NULL, "out of memory");
+        return fail_oom(NULL);
     memcpy(out->data, ost->sub_buf, n);
     out->pts = out->dts = sub->pts;
     out->duration = end - start;

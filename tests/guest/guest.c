@@ -594,6 +594,73 @@ static int cmd_iov(int argc, char **argv)
     return 0;
 }
 
+/* Filesystem steps, each reported with the errno it got: "mkdir P", "rmdir P", "write P TEXT", "cat P",
+ * "unlink P", "mv A B", "stat P" (type and size), "ls P" (names, directories with a trailing slash), "exit N". */
+static int cmd_fsops(int argc, char **argv)
+{
+    for (int i = 2; i < argc; i++) {
+        const char *op = argv[i];
+        const char *p = i + 1 < argc ? argv[++i] : "";
+        errno = 0;
+        if (!strcmp(op, "mkdir")) {
+            printf("mkdir %s %s\n", p, mkdir(p, 0755) == 0 ? "OK" : errname(errno));
+        } else if (!strcmp(op, "rmdir")) {
+            printf("rmdir %s %s\n", p, rmdir(p) == 0 ? "OK" : errname(errno));
+        } else if (!strcmp(op, "unlink")) {
+            printf("unlink %s %s\n", p, unlink(p) == 0 ? "OK" : errname(errno));
+        } else if (!strcmp(op, "write") && i + 1 < argc) {
+            const char *text = argv[++i];
+            int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            int ok = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+            int e = errno;
+            if (fd >= 0)
+                close(fd);
+            printf("write %s %s\n", p, ok ? "OK" : errname(e));
+        } else if (!strcmp(op, "cat")) {
+            char buf[256];
+            int fd = open(p, O_RDONLY);
+            if (fd < 0) {
+                printf("cat %s %s\n", p, errname(errno));
+                continue;
+            }
+            size_t n = read_all(fd, buf, sizeof buf - 1);
+            close(fd);
+            buf[n] = 0;
+            printf("cat %s %s\n", p, buf);
+        } else if (!strcmp(op, "mv") && i + 1 < argc) {
+            const char *to = argv[++i];
+            printf("mv %s %s %s\n", p, to, rename(p, to) == 0 ? "OK" : errname(errno));
+        } else if (!strcmp(op, "stat")) {
+            struct stat st;
+            if (stat(p, &st) != 0)
+                printf("stat %s %s\n", p, errname(errno));
+            else
+                printf("stat %s %s %lld\n", p, S_ISDIR(st.st_mode) ? "dir" : S_ISREG(st.st_mode) ? "file" : "other",
+                       S_ISREG(st.st_mode) ? (long long)st.st_size : 0LL);
+        } else if (!strcmp(op, "ls")) {
+            DIR *d = opendir(p);
+            if (!d) {
+                printf("ls %s %s\n", p, errname(errno));
+                continue;
+            }
+            printf("ls %s", p);
+            struct dirent *e;
+            while ((e = readdir(d)) != NULL)
+                if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+                    printf(" %s%s", e->d_name, e->d_type == DT_DIR ? "/" : "");
+            closedir(d);
+            printf("\n");
+        } else if (!strcmp(op, "exit")) {
+            fflush(stdout);
+            _Exit(atoi(p));
+        } else {
+            printf("unknown step %s\n", op);
+            return 64;
+        }
+    }
+    return 0;
+}
+
 /*
  * Engine mode: argv[1] is a JSON job (as afmpeg's Runtime.call sends it). The "op" picks a canned answer, so
  * the Python side's result parsing and error mapping can be tested without FFmpeg.
@@ -717,6 +784,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "sleep")) return cmd_sleep(argc, argv);
     if (!strcmp(cmd, "emfile")) return cmd_emfile(argc, argv);
     if (!strcmp(cmd, "iov")) return cmd_iov(argc, argv);
+    if (!strcmp(cmd, "fsops")) return cmd_fsops(argc, argv);
     if (!strcmp(cmd, "json")) { /* behave like the engine: one JSON line, exit code argv[2] */
         int code = argc >= 3 ? atoi(argv[2]) : 0;
         if (argc >= 4)
