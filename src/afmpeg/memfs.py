@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fsspec.implementations.memory import MemoryFileSystem
+from fsspec.implementations.memory import MemoryFile, MemoryFileSystem
 
 
 class MemoryFS(MemoryFileSystem):
@@ -21,3 +21,12 @@ class MemoryFS(MemoryFileSystem):
         super().__init__(*args, **kwargs)
         self.store: dict[str, Any] = {}
         self.pseudo_dirs: list[str] = [""]
+
+    def _open(self, path: str, mode: str = "rb", *args: Any, **kwargs: Any) -> Any:
+        f = super()._open(path, mode, *args, **kwargs)
+        if mode == "rb":
+            # fsspec hands every reader the one stored file object, so all readers share one position: two jobs
+            # reading the same input at once would move each other's reads. Each reader gets its own object over
+            # the same bytes (getvalue() shares the buffer; nothing is copied until someone writes).
+            return MemoryFile(None, f.path, f.getvalue())
+        return f

@@ -31,6 +31,7 @@ class Progress:
         fraction: ``out_time`` / the job's known duration, between 0 and 1 and never decreasing;
             ``-1.0`` when the duration is unknown.
         final: ``True`` for the last report of the job.
+        duration: the job's known duration in seconds (what ``fraction`` is measured against), or ``None``.
     """
 
     frame: int
@@ -38,6 +39,7 @@ class Progress:
     total_size: int
     fraction: float
     final: bool = False
+    duration: float | None = None
 
 
 class ProgressParser:
@@ -54,6 +56,7 @@ class ProgressParser:
         self.count = 0
 
     def feed(self, data: bytes) -> None:
+        """Take more bytes of the guest's progress stream; complete lines become callbacks."""
         self._pending += data
         *lines, self._pending = self._pending.split(b"\n")
         if len(self._pending) > MAX_LINE:
@@ -87,7 +90,9 @@ class ProgressParser:
         if self.error is not None:
             return
         try:
-            self._callback(Progress(self._frame, self._out_time, self._size, fraction, final))
+            self._callback(
+                Progress(self._frame, self._out_time, self._size, fraction, final, duration if duration > 0 else None)
+            )
         except BaseException as exc:  # noqa: BLE001 - kept and re-raised by the Runtime after the job
             self.error = exc
 

@@ -21,6 +21,12 @@ __all__ = [
     "ProcessResult",
     "FrameInfo",
     "FramesResult",
+    "CodecInfo",
+    "FormatInfo",
+    "FilterInfo",
+    "BitstreamFilterInfo",
+    "ParserInfo",
+    "Capabilities",
 ]
 
 
@@ -82,6 +88,7 @@ class VersionInfo:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> VersionInfo:
+        """Build a VersionInfo from the engine's JSON object."""
         known, extra = _split(cls, data)
         return cls(
             vocab_version=_int(known.get("vocab_version")) or 0,
@@ -118,6 +125,7 @@ class StreamInfo:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StreamInfo:
+        """Build a StreamInfo from the engine's JSON object."""
         known, extra = _split(cls, data, {"duration_sec": "duration"})
         for key in ("width", "height", "sample_rate", "channels", "bit_rate", "nb_frames", "index"):
             if key in known:
@@ -138,10 +146,12 @@ class StreamInfo:
 
     @property
     def is_video(self) -> bool:
+        """True for a video stream."""
         return self.type == "video"
 
     @property
     def is_audio(self) -> bool:
+        """True for an audio stream."""
         return self.type == "audio"
 
 
@@ -154,6 +164,7 @@ class Chapter:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Chapter:
+        """Build a Chapter from the engine's JSON object."""
         known, extra = _split(cls, data, {"start_sec": "start", "end_sec": "end"})
         return cls(
             start=_float(known.get("start")),
@@ -181,6 +192,7 @@ class ProbedInput:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ProbedInput:
+        """Build a ProbedInput from the engine's JSON object."""
         known, extra = _split(cls, data, {"duration_sec": "duration", "start_sec": "start"})
         return cls(
             path=str(known.get("path", "")),
@@ -198,6 +210,7 @@ class ProbedInput:
 
     @property
     def ok(self) -> bool:
+        """True when the engine could open and read this input."""
         return self.error is None
 
     def _first(self, kind: str) -> StreamInfo | None:
@@ -226,6 +239,7 @@ class ProbeResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ProbeResult:
+        """Build a ProbeResult from the engine's JSON object."""
         known, extra = _split(cls, data)
         return cls(inputs=[ProbedInput.from_dict(i) for i in known.get("inputs") or []], extra=extra)
 
@@ -245,6 +259,7 @@ class OutputStream:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OutputStream:
+        """Build a OutputStream from the engine's JSON object."""
         known, extra = _split(cls, data)
         disposition = known.get("disposition") or []
         if isinstance(disposition, str):
@@ -261,6 +276,7 @@ class OutputInfo:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OutputInfo:
+        """Build a OutputInfo from the engine's JSON object."""
         known, extra = _split(cls, data)
         return cls(
             path=str(known.get("path", "")),
@@ -281,6 +297,7 @@ class AnalysisEntry:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AnalysisEntry:
+        """Build a AnalysisEntry from the engine's JSON object."""
         known, extra = _split(cls, data)
         value = known.get("value")
         return cls(
@@ -301,6 +318,7 @@ class ProcessResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ProcessResult:
+        """Build a ProcessResult from the engine's JSON object."""
         known, extra = _split(cls, data)
         return cls(
             outputs=[OutputInfo.from_dict(o) for o in known.get("outputs") or []],
@@ -321,6 +339,7 @@ class FrameInfo:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FrameInfo:
+        """Build a FrameInfo from the engine's JSON object."""
         known, extra = _split(cls, data)
         return cls(
             path=str(known.get("path", "")),
@@ -340,6 +359,7 @@ class FramesResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FramesResult:
+        """Build a FramesResult from the engine's JSON object."""
         known, extra = _split(cls, data)
         frames = [FrameInfo.from_dict(f) for f in known.get("frames") or []]
         count = _int(known.get("count"))
@@ -355,3 +375,307 @@ class FramesResult:
     def paths(self) -> list[str]:
         """The written files' paths."""
         return [f.path for f in self.frames]
+
+
+# ---------------------------------------------------------------------------- capabilities
+
+
+def _names(text: str | None) -> list[str]:
+    """A libav comma-separated name/extension list (``"matroska,webm"``) as a list."""
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def _str_list(value: Any) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+@dataclass
+class CodecInfo:
+    """One encoder or decoder linked into the engine.
+
+    Attributes:
+        name: the name a job uses (``"libopenh264"``, ``"mp3float"``, ``"mov_text"``).
+        long_name: libav's description.
+        type: ``"video"``, ``"audio"`` or ``"subtitle"``.
+        codec: the codec it encodes or decodes (``"h264"`` for ``libopenh264``).
+        encoder: ``True`` for an encoder, ``False`` for a decoder.
+        experimental: libav marks it experimental.
+    """
+
+    name: str
+    long_name: str | None = None
+    type: str | None = None
+    codec: str | None = None
+    encoder: bool = False
+    experimental: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, encoder: bool) -> CodecInfo:
+        """Parse one entry of the engine's ``encoders``/``decoders`` list."""
+        known, extra = _split(cls, data)
+        return cls(
+            name=str(known.get("name", "")),
+            long_name=known.get("long_name"),
+            type=known.get("type"),
+            codec=known.get("codec"),
+            encoder=encoder,
+            experimental=bool(known.get("experimental", False)),
+            extra=extra,
+        )
+
+    @property
+    def decoder(self) -> bool:
+        """``True`` for a decoder."""
+        return not self.encoder
+
+
+@dataclass
+class FormatInfo:
+    """One muxer (output format) or demuxer (input format) linked into the engine.
+
+    ``name`` is libav's registry name, which for some demuxers lists several names (``"matroska,webm"``,
+    ``"mov,mp4,m4a,3gp,3g2,mj2"``); :attr:`names` splits it. Muxers also name their default codecs.
+    """
+
+    name: str
+    long_name: str | None = None
+    extensions: list[str] = field(default_factory=list)
+    mime_type: str | None = None
+    video_codec: str | None = None
+    audio_codec: str | None = None
+    subtitle_codec: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FormatInfo:
+        """Parse one entry of the engine's ``muxers``/``demuxers`` list."""
+        known, extra = _split(cls, data)
+        return cls(
+            name=str(known.get("name", "")),
+            long_name=known.get("long_name"),
+            extensions=_names(known.get("extensions")),
+            mime_type=known.get("mime_type"),
+            video_codec=known.get("video_codec"),
+            audio_codec=known.get("audio_codec"),
+            subtitle_codec=known.get("subtitle_codec"),
+            extra=extra,
+        )
+
+    @property
+    def names(self) -> list[str]:
+        """Every name this format answers to (``["matroska", "webm"]``)."""
+        return _names(self.name)
+
+
+@dataclass
+class FilterInfo:
+    """One filter linked into the engine.
+
+    ``inputs``/``outputs`` are the static pad counts; a side marked dynamic (``amix``, ``split``, ``concat``)
+    gets its pads from the filter's options, so its count there is only the minimum.
+    """
+
+    name: str
+    description: str | None = None
+    inputs: int = 0
+    outputs: int = 0
+    dynamic_inputs: bool = False
+    dynamic_outputs: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FilterInfo:
+        """Parse one entry of the engine's ``filters`` list."""
+        known, extra = _split(cls, data)
+        return cls(
+            name=str(known.get("name", "")),
+            description=known.get("description"),
+            inputs=_int(known.get("inputs")) or 0,
+            outputs=_int(known.get("outputs")) or 0,
+            dynamic_inputs=bool(known.get("dynamic_inputs", False)),
+            dynamic_outputs=bool(known.get("dynamic_outputs", False)),
+            extra=extra,
+        )
+
+    @property
+    def is_source(self) -> bool:
+        """A source filter (no inputs, e.g. ``testsrc2``, ``sine``)."""
+        return self.inputs == 0 and not self.dynamic_inputs
+
+    @property
+    def is_sink(self) -> bool:
+        """A sink filter (no outputs, e.g. ``nullsink``)."""
+        return self.outputs == 0 and not self.dynamic_outputs
+
+
+@dataclass
+class BitstreamFilterInfo:
+    """One bitstream filter; ``codecs`` lists the codecs it accepts (empty: any codec)."""
+
+    name: str
+    codecs: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BitstreamFilterInfo:
+        """Parse one entry of the engine's ``bitstream_filters`` list."""
+        known, extra = _split(cls, data)
+        return cls(name=str(known.get("name", "")), codecs=_str_list(known.get("codecs")), extra=extra)
+
+
+@dataclass
+class ParserInfo:
+    """One codec parser (it splits a raw stream into packets). libav gives parsers no public name: a parser is
+    known by the codecs it handles (the ``mpegaudio`` parser: ``["mp1", "mp2", "mp3", "mp3adu"]``)."""
+
+    codecs: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ParserInfo:
+        """Parse one entry of the engine's ``parsers`` list."""
+        known, extra = _split(cls, data)
+        return cls(codecs=_str_list(known.get("codecs")), extra=extra)
+
+
+#: the component kinds of :class:`Capabilities`, as used by :meth:`Capabilities.names` and the CLI
+CAPABILITY_KINDS = (
+    "encoders",
+    "decoders",
+    "muxers",
+    "demuxers",
+    "filters",
+    "bitstream_filters",
+    "protocols",
+    "parsers",
+)
+
+
+@dataclass
+class Capabilities:
+    """What ``{"op": "capabilities"}`` answers: every component linked into the engine module, read from libav's
+    registries at run time (so it is exactly what this module can do), plus the library versions.
+
+    Typical checks::
+
+        caps = runtime.capabilities()
+        if caps.has_encoder("libopenh264"): ...
+        [f.name for f in caps.filters if f.is_source]
+    """
+
+    vocab_version: int = 0
+    engine_version: str | None = None
+    ffmpeg_version: str = ""
+    license: str | None = None
+    #: library name -> "major.minor.micro" (``{"libavcodec": "63.1.102", ...}``)
+    libraries: dict[str, str] = field(default_factory=dict)
+    encoders: list[CodecInfo] = field(default_factory=list)
+    decoders: list[CodecInfo] = field(default_factory=list)
+    muxers: list[FormatInfo] = field(default_factory=list)
+    demuxers: list[FormatInfo] = field(default_factory=list)
+    filters: list[FilterInfo] = field(default_factory=list)
+    bitstream_filters: list[BitstreamFilterInfo] = field(default_factory=list)
+    input_protocols: list[str] = field(default_factory=list)
+    output_protocols: list[str] = field(default_factory=list)
+    parsers: list[ParserInfo] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Capabilities:
+        """Parse the engine's answer (unknown keys land in ``extra``)."""
+        known, extra = _split(cls, data)
+        protocols = data.get("protocols") if isinstance(data.get("protocols"), dict) else {}
+        extra.pop("protocols", None)
+        return cls(
+            vocab_version=_int(known.get("vocab_version")) or 0,
+            engine_version=known.get("engine_version"),
+            ffmpeg_version=str(known.get("ffmpeg_version", "")),
+            license=known.get("license"),
+            libraries={str(k): str(v) for k, v in (known.get("libraries") or {}).items()},
+            encoders=[CodecInfo.from_dict(c, encoder=True) for c in known.get("encoders") or []],
+            decoders=[CodecInfo.from_dict(c, encoder=False) for c in known.get("decoders") or []],
+            muxers=[FormatInfo.from_dict(f) for f in known.get("muxers") or []],
+            demuxers=[FormatInfo.from_dict(f) for f in known.get("demuxers") or []],
+            filters=[FilterInfo.from_dict(f) for f in known.get("filters") or []],
+            bitstream_filters=[BitstreamFilterInfo.from_dict(b) for b in known.get("bitstream_filters") or []],
+            input_protocols=_str_list(protocols.get("input")),
+            output_protocols=_str_list(protocols.get("output")),
+            parsers=[ParserInfo.from_dict(p) for p in known.get("parsers") or []],
+            extra=extra,
+        )
+
+    # -- lookups
+
+    def encoder(self, name: str) -> CodecInfo | None:
+        """The encoder called ``name``, or ``None``."""
+        return next((c for c in self.encoders if c.name == name), None)
+
+    def decoder(self, name: str) -> CodecInfo | None:
+        """The decoder called ``name``, or ``None``."""
+        return next((c for c in self.decoders if c.name == name), None)
+
+    def filter(self, name: str) -> FilterInfo | None:
+        """The filter called ``name``, or ``None``."""
+        return next((f for f in self.filters if f.name == name), None)
+
+    def muxer(self, name: str) -> FormatInfo | None:
+        """The muxer called ``name``, or ``None``."""
+        return next((f for f in self.muxers if name in f.names), None)
+
+    def demuxer(self, name: str) -> FormatInfo | None:
+        """The demuxer answering to ``name`` (``"webm"`` finds ``"matroska,webm"``), or ``None``."""
+        return next((f for f in self.demuxers if name in f.names), None)
+
+    def encoders_for(self, codec: str) -> list[CodecInfo]:
+        """The encoders producing ``codec`` (``encoders_for("h264")`` → ``[libopenh264]``)."""
+        return [c for c in self.encoders if c.codec == codec]
+
+    def decoders_for(self, codec: str) -> list[CodecInfo]:
+        """The decoders reading ``codec`` (``decoders_for("mp3")`` → ``[mp3float, mp3]``)."""
+        return [c for c in self.decoders if c.codec == codec]
+
+    def has_encoder(self, name: str) -> bool:
+        """Whether an encoder called ``name`` is linked (the name a job's ``video_codec``/``audio_codec`` uses)."""
+        return self.encoder(name) is not None
+
+    def has_decoder(self, name: str) -> bool:
+        """Whether a decoder called ``name`` is linked."""
+        return self.decoder(name) is not None
+
+    def has_filter(self, name: str) -> bool:
+        """Whether the filter ``name`` is linked."""
+        return self.filter(name) is not None
+
+    def has_muxer(self, name: str) -> bool:
+        """Whether a muxer answers to ``name`` (an output ``format``)."""
+        return self.muxer(name) is not None
+
+    def has_demuxer(self, name: str) -> bool:
+        """Whether a demuxer answers to ``name`` (an input ``format``)."""
+        return self.demuxer(name) is not None
+
+    def has_bitstream_filter(self, name: str) -> bool:
+        """Whether the bitstream filter ``name`` is linked."""
+        return any(b.name == name for b in self.bitstream_filters)
+
+    def has_protocol(self, name: str, *, output: bool = False) -> bool:
+        """Whether the protocol ``name`` is linked for input (or, with ``output=True``, for output)."""
+        return name in (self.output_protocols if output else self.input_protocols)
+
+    def has_parser(self, codec: str) -> bool:
+        """Whether a parser handles ``codec``."""
+        return any(codec in p.codecs for p in self.parsers)
+
+    def names(self, kind: str) -> list[str]:
+        """The names of one kind of component (one of :data:`CAPABILITY_KINDS`), in registry order.
+
+        ``"protocols"`` gives the input protocols; ``"parsers"`` the codecs each parser handles, comma-joined.
+        """
+        if kind == "protocols":
+            return list(self.input_protocols)
+        if kind == "parsers":
+            return [",".join(p.codecs) for p in self.parsers]
+        if kind not in CAPABILITY_KINDS:
+            raise ValueError(f"unknown kind {kind!r}; one of {', '.join(CAPABILITY_KINDS)}")
+        return [item.name for item in getattr(self, kind)]

@@ -31,10 +31,12 @@ from .job import FramesJob, Input, ProbeJob, ProcessJob, job_to_dict
 from .limits import CancelToken
 from .memfs import MemoryFS
 from .progress import Progress, ProgressParser
-from .results import FramesResult, ProbeResult, ProcessResult, VersionInfo
+from .results import Capabilities, FramesResult, ProbeResult, ProcessResult, VersionInfo
+from .running import RunningJob
 from .wasi import _raw
 from .wasi.host import WasiCall
 from .wasi.linker import EXIT_MARKER, define_imports, register_state, unregister_state
+from .wasi.pipes import DeviceFactory, dev_entries
 
 __all__ = ["Runtime", "CommandResult", "find_module", "DEFAULT_MODULE_NAME"]
 
@@ -89,16 +91,26 @@ def find_module(module: str | os.PathLike[str] | bytes | bytearray | memoryview 
     )
 
 
-def resolve_fs(fs: Any, root: str | None) -> tuple[Any, str]:
-    """Normalise the ``fs`` argument: an fsspec filesystem, a local directory path, or an fsspec URL."""
+def resolve_fs(fs: Any, root: str | None, storage_options: Mapping[str, Any] | None = None) -> tuple[Any, str]:
+    """Normalise the ``fs`` argument into ``(fsspec filesystem, root path inside it)``.
+
+    ``fs`` is an fsspec filesystem, a local directory path, or an fsspec URL such as ``"s3://bucket/prefix"``
+    (made with ``fsspec.core.url_to_fs``, which takes ``storage_options``, e.g. ``endpoint_url`` or credentials;
+    otherwise fsspec's configuration and the backend's own defaults, such as AWS environment variables, apply).
+    ``root`` is a path inside it that jobs see as ``/`` (appended to the URL's path); with a filesystem object it
+    may also be given as a URL of that filesystem (``root="s3://bucket/prefix"``).
+    """
     if isinstance(fs, str | os.PathLike):
         text = os.fspath(fs)
         if "://" in text:
             import fsspec
+            from fsspec.implementations.local import LocalFileSystem
 
-            url_fs, url_root = fsspec.core.url_to_fs(text)
+            url_fs, url_root = fsspec.core.url_to_fs(text, **dict(storage_options or {}))
             if root:
                 url_root = f"{url_root.rstrip('/')}/{root.lstrip('/')}"
+            if isinstance(url_fs, LocalFileSystem):  # file://: the same checks as a directory path
+                return resolve_fs(url_root, None)
             return url_fs, url_root
         from fsspec.implementations.dirfs import DirFileSystem
         from fsspec.implementations.local import LocalFileSystem
@@ -116,6 +128,8 @@ def resolve_fs(fs: Any, root: str | None) -> tuple[Any, str]:
         if not root:
             raise ValueError("a LocalFileSystem needs a root directory: pass root=..., or fs=<directory path>")
         return resolve_fs(root, None)
+    if root and "://" in root:  # root="s3://bucket/prefix" with an S3FileSystem
+        root = fs._strip_protocol(root)
     return fs, root or ""
 
 
@@ -246,6 +260,7 @@ class Runtime:
         time_limit: float | None = UNSET,
         output_limit: int | None = UNSET,
         cancel: CancelToken | None = None,
+        devices: Mapping[str, DeviceFactory] | None = None,
     ) -> CommandResult:
         """Run the module's ``_start`` with ``args`` as argv (WASI command semantics).
 
@@ -253,6 +268,9 @@ class Runtime:
         result. Files the guest wrote are published only when it exits with 0 without a trap or host error.
         A job stopped by the host raises: :class:`JobTimeout`, :class:`Cancelled`, :class:`OutputLimitExceeded`,
         :class:`MemoryLimitExceeded` (limits default to the Runtime's; see :class:`Runtime`).
+
+        ``devices`` adds stream devices ``/dev/afmpeg-pipe-NAME`` (``{NAME: pipe.guest_reader()}``, see
+        :mod:`afmpeg.wasi.pipes`): bounded pipes to a host thread, e.g. for :func:`afmpeg.read_frames`.
         """
         mem_limit = self.memory_limit if memory_limit is UNSET else memory_limit
         t_limit = self.time_limit if time_limit is UNSET else time_limit
@@ -261,7 +279,14 @@ class Runtime:
             use_fs, use_root = self.fs, (self.root if root is None else root)
         else:
             use_fs, use_root = resolve_fs(fs, root)
-        state = WasiCall(list(args), fs=use_fs, root=use_root, on_progress=on_progress, output_limit=out_limit)
+        state = WasiCall(
+            list(args),
+            fs=use_fs,
+            root=use_root,
+            on_progress=on_progress,
+            output_limit=out_limit,
+            devices=dev_entries(devices),
+        )
         watch = _limits.Watch(t_limit, cancel) if (t_limit is not None or cancel is not None) else None
         if watch is not None:
             state.should_stop = lambda: watch.check() is not None
@@ -396,6 +421,7 @@ class Runtime:
         time_limit: float | None = UNSET,
         output_limit: int | None = UNSET,
         cancel: CancelToken | None = None,
+        devices: Mapping[str, DeviceFactory] | None = None,
     ) -> dict[str, Any]:
         """Send a wire-format job dict to the engine and return its raw JSON answer.
 
@@ -406,7 +432,8 @@ class Runtime:
         Raises :class:`ProcessingError` / :class:`JobSpecError` / :class:`UnsupportedVocabulary` for exit codes
         1 / 2 / 3, :class:`EngineCrash` if the guest trapped, :class:`JobTimeout` / :class:`MemoryLimitExceeded` /
         :class:`OutputLimitExceeded` / :class:`Cancelled` when a limit (the Runtime's, or these keywords) or
-        ``cancel`` stopped it. Output files are published only when the job succeeds.
+        ``cancel`` stopped it. Output files are published only when the job succeeds. ``devices``: see
+        :meth:`run_command`.
         """
         job_dict = dict(job)
         parser = ProgressParser(progress) if progress is not None else None
@@ -420,7 +447,7 @@ class Runtime:
         limits = _limit_kw(memory_limit, time_limit, output_limit, cancel)
         try:
             res = self.run_command(
-                argv, fs=fs, root=root, on_progress=parser.feed if parser else None, **limits
+                argv, fs=fs, root=root, on_progress=parser.feed if parser else None, devices=devices, **limits
             )
         except AfmpegError as exc:
             if exc.job is None:
@@ -452,7 +479,14 @@ class Runtime:
                 message = "the engine printed no result"
                 if last:
                     message += f"; last log line: {last.strip()}"
-            raise error_for_exit(res.exit_code, message + notes, stderr=stderr, job=job_dict, details=answer)
+            raise error_for_exit(
+                res.exit_code,
+                message + notes,
+                stderr=stderr,
+                job=job_dict,
+                details=answer,
+                memory_limit=self.memory_limit if memory_limit is UNSET else memory_limit,
+            )
         if res.write_errors or res.host_errors:  # nothing (or not everything) was published
             raise ProcessingError(notes.removeprefix("; "), exit_code=0, stderr=stderr, job=job_dict)
         if answer is None:
@@ -464,6 +498,11 @@ class Runtime:
     def version(self) -> VersionInfo:
         """The engine's vocabulary and FFmpeg versions."""
         return VersionInfo.from_dict(self.call({"op": "version"}))
+
+    def capabilities(self) -> Capabilities:
+        """Every encoder, decoder, muxer, demuxer, filter, bitstream filter, protocol and parser linked into the
+        engine module (read from libav's registries), and the library versions."""
+        return Capabilities.from_dict(self.call({"op": "capabilities"}))
 
     def probe(
         self,
@@ -495,6 +534,7 @@ class Runtime:
         time_limit: float | None = UNSET,
         output_limit: int | None = UNSET,
         cancel: CancelToken | None = None,
+        devices: Mapping[str, DeviceFactory] | None = None,
     ) -> ProcessResult:
         """Run a process job and return what was written.
 
@@ -507,10 +547,42 @@ class Runtime:
         ``job`` is a :class:`ProcessJob` (validated on the Python side first, so mistakes such as a non-string
         option value fail fast with a hint) or a wire-format dict (sent as is, ``"op"`` defaulting to
         ``"process"``; the engine judges it and answers a malformed spec with :class:`JobSpecError`, exit code 2).
+
+        ``devices``: stream devices for the job's inputs/outputs (see :meth:`run_command`).
         """
         wire = _typed_job_dict(job, ProcessJob, "run")
         limits = _limit_kw(memory_limit, time_limit, output_limit, cancel)
-        return ProcessResult.from_dict(self.call(wire, fs=fs, root=root, progress=progress, **limits))
+        return ProcessResult.from_dict(
+            self.call(wire, fs=fs, root=root, progress=progress, devices=devices, **limits)
+        )
+
+    def start(
+        self,
+        job: ProcessJob | Mapping[str, Any],
+        *,
+        fs: Any = None,
+        root: str | None = None,
+        progress: Callable[[Progress], None] | None = None,
+        memory_limit: int | None = UNSET,
+        time_limit: float | None = UNSET,
+        output_limit: int | None = UNSET,
+        cancel: CancelToken | None = None,
+    ) -> RunningJob[ProcessResult]:
+        """Start a process job in a background thread and return at once with a :class:`~afmpeg.RunningJob`.
+
+        ``for p in handle.progress(): ...`` follows it, ``handle.result()`` waits for the :class:`ProcessResult`
+        (or raises the job's error), ``handle.cancel()`` stops it. Arguments are those of :meth:`run`;
+        ``progress`` is an additional callback (e.g. :func:`afmpeg.progress_bar`).
+        """
+        wire = _typed_job_dict(job, ProcessJob, "run")  # judge a malformed job object here, not in the thread
+
+        def target(on_progress: Callable[[Progress], None], token: CancelToken) -> ProcessResult:
+            return self.run(
+                wire, fs=fs, root=root, progress=on_progress, memory_limit=memory_limit, time_limit=time_limit,
+                output_limit=output_limit, cancel=token,
+            )
+
+        return RunningJob(target, progress=progress, cancel=cancel)
 
     def frames(
         self,
@@ -531,6 +603,37 @@ class Runtime:
         wire = _typed_job_dict(job, FramesJob, "frames")
         limits = _limit_kw(memory_limit, time_limit, output_limit, cancel)
         return FramesResult.from_dict(self.call(wire, fs=fs, root=root, **limits))
+
+    # ------------------------------------------------------------------ asyncio
+
+    async def run_async(self, job: ProcessJob | Mapping[str, Any], **kwargs: Any) -> ProcessResult:
+        """:meth:`run` on an executor thread, awaited without blocking the event loop.
+
+        Takes the keywords of :meth:`run`, plus ``executor`` (default: the loop's). Cancelling the awaiting task
+        stops the job through a :class:`~afmpeg.CancelToken` (within about 50 ms of guest execution) and raises
+        ``asyncio.CancelledError`` once it has stopped. ``progress`` is called on the event loop's thread.
+        """
+        from . import aio
+
+        return await aio.run_async(self, job, **kwargs)
+
+    async def probe_async(self, path: str | Input | Sequence[str | Input] | ProbeJob, **kwargs: Any) -> ProbeResult:
+        """:meth:`probe`, awaited; cancellable like :meth:`run_async`."""
+        from . import aio
+
+        return await aio.probe_async(self, path, **kwargs)
+
+    async def frames_async(self, job: FramesJob | Mapping[str, Any], **kwargs: Any) -> FramesResult:
+        """:meth:`frames`, awaited; cancellable like :meth:`run_async`."""
+        from . import aio
+
+        return await aio.frames_async(self, job, **kwargs)
+
+    async def call_async(self, job: Mapping[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """:meth:`call`, awaited; cancellable like :meth:`run_async`."""
+        from . import aio
+
+        return await aio.call_async(self, job, **kwargs)
 
 
 def _limit_kw(memory_limit: Any, time_limit: Any, output_limit: Any, cancel: Any) -> dict[str, Any]:

@@ -25,12 +25,12 @@ def _gray_png(width: int, height: int) -> bytes:
 def test_decoder_out_of_memory_fails_the_job(module_path, fs) -> None:
     # The middle picture needs a 64 MB frame; under a 48 MiB cap the decoder gets
     # ENOMEM. That used to count as a corrupt frame and the job "succeeded" with
-    # the frame silently missing.
+    # the frame silently missing; under a memory cap it is the cap's error.
     fs.pipe("f1.png", _gray_png(64, 64))
     fs.pipe("f2.png", _gray_png(8000, 8000))
     fs.pipe("f3.png", _gray_png(64, 64))
     small = afmpeg.Runtime(module_path, memory_limit=48 << 20)
-    with pytest.raises(afmpeg.ProcessingError) as ei:
+    with pytest.raises(afmpeg.MemoryLimitExceeded) as ei:
         small.call({"op": "process", "version": 9, "inputs": [{"path": "f%d.png"}],
                     "outputs": [{"path": "o.framemd5", "format": "framemd5"}]}, fs=fs)
     assert "f%d.png" in ei.value.message

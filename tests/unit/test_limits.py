@@ -184,16 +184,16 @@ def test_many_threads_each_get_their_own_outcome(runtime: afmpeg.Runtime) -> Non
 
 
 def test_local_outputs_are_renamed_into_place(runtime: afmpeg.Runtime, tmp_path, monkeypatch) -> None:
-    import shutil
+    import os
 
     moves: list[tuple[str, str]] = []
-    real_move = shutil.move
+    real_replace = os.replace
 
     def move(src, dst, *args, **kwargs):
         moves.append((str(src), str(dst)))
-        return real_move(src, dst, *args, **kwargs)
+        return real_replace(src, dst, *args, **kwargs)
 
-    monkeypatch.setattr(shutil, "move", move)
+    monkeypatch.setattr(os, "replace", move)
     assert runtime.run_command(["guest", "write", "o.txt", "data"], fs=str(tmp_path)).exit_code == 0
     assert (tmp_path / "o.txt").read_bytes() == b"data"
     assert len(moves) == 1 and ".afmpeg-" in moves[0][0] and moves[0][1].endswith("/o.txt")

@@ -20,7 +20,7 @@ def test_records_split_across_writes_are_reassembled() -> None:
     p.feed(data[:7])
     assert got == []
     p.feed(data[7:])
-    assert got == [Progress(30, 1.0, 1000, 0.25)]
+    assert got == [Progress(30, 1.0, 1000, 0.25, duration=4.0)]
 
 
 def test_fraction_never_decreases_and_final_is_one() -> None:
@@ -40,6 +40,7 @@ def test_unknown_duration_is_minus_one() -> None:
     p.feed(_line(frame=1, out_time_us=100, total_size=1, duration_us=0))
     p.feed(_line(frame=2, out_time_us=200, total_size=2))
     assert [g.fraction for g in got] == [-1.0, -1.0]
+    assert [g.duration for g in got] == [None, None]
 
 
 @pytest.mark.parametrize(
@@ -51,7 +52,7 @@ def test_malformed_lines_are_skipped(junk: bytes) -> None:
     p = ProgressParser(got.append)
     p.feed(junk)
     p.feed(_line(frame=5, out_time_us=1_000_000, total_size=9, duration_us=2_000_000))
-    assert got[-1] == Progress(5, 1.0, 9, 0.5)
+    assert got[-1] == Progress(5, 1.0, 9, 0.5, duration=2.0)
     assert all(g.frame >= 0 and g.out_time >= 0 for g in got)
 
 

@@ -171,5 +171,7 @@ PREOPENTYPE_DIR = 0
 MAX_OFFSET = (1 << 63) - 1
 #: wasi-libc's ``PATH_MAX``; longer guest paths are ``ENAMETOOLONG`` on every backend.
 PATH_MAX = 4096
+#: Longest path component in bytes, as on Linux; a longer name is ``ENAMETOOLONG`` on every backend.
+NAME_MAX = 255
 #: wasi-libc's ``IOV_MAX``.
 IOV_MAX = 1024

@@ -16,7 +16,7 @@ import os
 import struct
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,6 +84,7 @@ class WasiCall:
         env: dict[str, str] | None = None,
         on_progress: Callable[[bytes], None] | None = None,
         output_limit: int | None = None,
+        devices: Mapping[str, Callable[[Callable[[], bool]], Handle]] | None = None,
     ) -> None:
         self.args = [a.encode("utf-8") + b"\0" for a in args]
         self.env = [f"{k}={v}".encode() + b"\0" for k, v in (env or {}).items()]
@@ -102,7 +103,12 @@ class WasiCall:
         self.output_budget = OutputBudget(output_limit)
         self.root_mount = FsspecMount(fs, root, dev=1, budget=self.output_budget)
         self.tmp_mount = FsspecMount(tmp_fs, "", dev=2, budget=self.output_budget)
-        self.dev_mount = DevMount(3, self.progress)
+        # extra devices (stream pipes) get the job's stop check: their blocked reads/writes poll it
+        def stopping() -> bool:
+            return self.should_stop is not None and self.should_stop()
+
+        extra = {name: (lambda f=factory: f(stopping)) for name, factory in (devices or {}).items()}
+        self.dev_mount = DevMount(3, self.progress, extra)
         self.fds: dict[int, FdEntry] = {
             0: FdEntry(NullHandle(), c.RIGHTS_FD_READ | c.RIGHTS_POLL_FD_READWRITE, 0),
             1: FdEntry(self.stdout, c.RIGHTS_FD_WRITE | c.RIGHTS_POLL_FD_READWRITE, 0),

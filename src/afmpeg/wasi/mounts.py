@@ -6,10 +6,12 @@ Paths given to a mount are mount-relative and already lexically clean (see :func
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import posixpath
+import shutil
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import constants as c
@@ -72,9 +74,12 @@ class Mount:
 
 
 class DevMount(Mount):
-    """``/dev``: ``null``, ``zero``, ``urandom``, ``random`` and the progress device."""
+    """``/dev``: ``null``, ``zero``, ``urandom``, ``random``, the progress device, and ``extra`` devices (name →
+    handle factory, called at each open; e.g. the stream devices of :mod:`afmpeg.wasi.pipes`)."""
 
-    def __init__(self, dev: int, progress: CaptureHandle) -> None:
+    def __init__(
+        self, dev: int, progress: CaptureHandle, extra: Mapping[str, Callable[[], Handle]] | None = None
+    ) -> None:
         super().__init__()
         self.dev = dev
         self.devices: dict[str, Callable[[], Handle]] = {
@@ -84,6 +89,10 @@ class DevMount(Mount):
             "random": RandomHandle,
             "afmpeg-progress": lambda: progress,
         }
+        for name, factory in (extra or {}).items():
+            if name in self.devices or not name or "/" in name or name in (".", ".."):
+                raise ValueError(f"cannot add a device named {name!r} to /dev")
+            self.devices[name] = factory
 
     def stat(self, rel: str) -> Stat:
         if rel == "":
@@ -112,26 +121,88 @@ class DevMount(Mount):
         return [(name, c.FILETYPE_CHARACTER_DEVICE, self.ino(name)) for name in self.devices]
 
 
+#: fsspec protocols whose backends have no real directories: a "directory" is a key prefix that exists while an
+#: object lies below it (an empty one cannot be stored).
+OBJECT_STORE_PROTOCOLS = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "oss"})
+
+#: How files on a remote backend are opened for reading: ranged requests of ``block_size`` bytes, kept in a small
+#: LRU of blocks so that a demuxer's seeks (an mp4 index at the end, interleaved streams) do not fetch the same bytes
+#: twice, while memory stays bounded (``block_size * maxblocks`` per open file). Local and in-memory files are
+#: read directly.
+REMOTE_READ_OPTIONS: dict[str, Any] = {
+    "block_size": 2 << 20,
+    "cache_type": "blockcache",
+    "cache_options": {"maxblocks": 8},
+}
+
+
+def _innermost(fs: Any) -> Any:
+    """The filesystem below any ``DirFileSystem`` layers."""
+    from fsspec.implementations.dirfs import DirFileSystem
+
+    while isinstance(fs, DirFileSystem):
+        fs = fs.fs
+    return fs
+
+
+def is_object_store(fs: Any) -> bool:
+    """Whether ``fs`` is an object store (S3, GCS, Azure, …): no real directories, whole-object writes."""
+    protocols = getattr(_innermost(fs), "protocol", ())
+    return any(p in OBJECT_STORE_PROTOCOLS for p in ((protocols,) if isinstance(protocols, str) else protocols))
+
+
+def is_remote(fs: Any) -> bool:
+    """Whether reads from ``fs`` go over a network (anything but the local disk and fsspec's memory filesystem)."""
+    from fsspec.implementations.local import LocalFileSystem
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    return not isinstance(_innermost(fs), LocalFileSystem | MemoryFileSystem)
+
+
+def _depth(rel: str) -> int:
+    return rel.count("/")
+
+
 class FsspecMount(Mount):
     """A directory tree backed by an fsspec filesystem, below ``root``.
 
-    Reads stream from ``fs.open(path, "rb")``. Files opened for writing are spooled in memory (seek-and-overwrite
-    works on any backend) and stay pending until the call ends: :meth:`publish` writes them (local disk: to a
-    temporary name in the same directory, renamed into place), :meth:`discard` drops them. Unlinking a file that
-    exists on the backend is deferred the same way.
-    Only primitive, glob-free fsspec calls are used (``info``, ``ls``, ``open``, ``cat_file``, ``cp_file``,
+    Nothing the guest does changes the backend while the call runs. Reads stream from ``fs.open(path, "rb")``
+    (on remote backends with :data:`REMOTE_READ_OPTIONS`: ranged reads, never the whole object up front). Files
+    opened for writing are spooled in memory (seek-and-overwrite works on any backend, including object stores that
+    refuse seeks in write mode); ``unlink``, ``rename``, ``mkdir`` and ``rmdir`` are recorded the same way. The guest
+    sees its own changes (``stat``, ``readdir``, ``open`` follow POSIX semantics over the pending state) until the
+    call ends: then :meth:`publish` applies them, or :meth:`discard` drops them and the backend is left as it was.
+
+    On an object store a "directory" is a key prefix: a file can be created below a prefix that holds no object
+    yet (no ``mkdir`` needed, none possible), and an empty directory the guest creates is not stored.
+
+    Only primitive, glob-free fsspec calls are used (``info``, ``ls``, ``open``, ``cat_file``, ``pipe_file``,
     ``rm_file``, ``mkdir``, ``rmdir``): ``mv``/``rm``/``copy`` expand ``*?[`` in names, which a guest controls.
     """
 
     def __init__(self, fs: Any, root: str, dev: int, budget: OutputBudget | None = None) -> None:
         super().__init__()
         self.budget = budget or OutputBudget()
-        self.removed: set[str] = set()  # backend files the guest unlinked (deleted on publish)
         self.fs = fs
         self.root = root.rstrip("/") if root not in ("", "/") else root
         self.dev = dev
-        self.spools: dict[str, Spool] = {}
         self.local = LocalRoot.of(fs, self.root)
+        #: object stores: a file may be created below a "directory" (key prefix) that has no object yet
+        self.implicit_dirs = is_object_store(fs)
+        #: keyword arguments for ``fs.open(path, "rb")``
+        self.read_options: dict[str, Any] = dict(REMOTE_READ_OPTIONS) if is_remote(fs) else {}
+        # the call's pending changes, applied by publish() and dropped by discard()
+        self.spools: dict[str, Spool] = {}  # files written or renamed by the guest
+        self.removed: set[str] = set()  # backend files the guest unlinked or renamed away
+        self.new_dirs: dict[str, int] = {}  # directories the guest created (absent on the backend): mtime
+        self.removed_dirs: set[str] = set()  # backend directories the guest removed or renamed away
+        # the backend does not change during the call (all changes are pending), so its answers can be kept
+        self._infos: dict[str, dict[str, Any] | None] = {}
+        if self.read_options:
+            try:  # listings an earlier call cached may be stale: a call sees the backend as it is when it starts
+                fs.invalidate_cache()
+            except Exception:  # noqa: BLE001 - a cache that cannot be cleared only costs freshness
+                pass
 
     # -- paths
     def path(self, rel: str) -> str:
@@ -146,23 +217,54 @@ class FsspecMount(Mount):
             return "/" + rel
         return f"{self.root}/{rel}"
 
+    def _real(self, rel: str) -> str:
+        """The host path of ``rel`` on a local root (after the symlink check)."""
+        assert self.local is not None
+        self.local.check(rel)
+        return os.path.join(self.local.real, rel) if rel else self.local.real
+
     def _info(self, rel: str) -> dict[str, Any] | None:
+        """The backend's ``info`` for ``rel`` as the call found it (``None``: nothing there)."""
+        if rel in self._infos:
+            return self._infos[rel]
         try:
-            return self.fs.info(self.path(rel))
+            info: dict[str, Any] | None = self.fs.info(self.path(rel))
         except (FileNotFoundError, NotADirectoryError):
-            return None
+            info = None
+        self._infos[rel] = info
+        return info
+
+    def _backend_file(self, rel: str) -> bool:
+        """Whether the backend holds a file (not a directory) at ``rel``."""
+        info = self._info(rel)
+        return info is not None and info.get("type") != "directory"
+
+    def _pending_below(self, rel: str) -> bool:
+        """Whether a pending file or new directory lies below ``rel`` (which then is a directory)."""
+        prefix = f"{rel}/" if rel else ""
+        return any(k.startswith(prefix) for k in self.spools) or any(k.startswith(prefix) for k in self.new_dirs)
 
     def stat_or_none(self, rel: str) -> Stat | None:
+        """What the guest sees at ``rel`` (pending changes over the backend), or ``None`` if nothing."""
         spool = self.spools.get(rel)
         if spool is not None:
             return Stat(c.FILETYPE_REGULAR_FILE, len(spool.data), spool.mtime_ns, self.ino(rel), self.dev)
-        if rel in self.removed:
-            return None
+        mtime = self.new_dirs.get(rel)
+        if mtime is not None:
+            return Stat(c.FILETYPE_DIRECTORY, 0, mtime, self.ino(rel), self.dev)
+        if rel and (rel in self.removed or rel in self.removed_dirs):
+            return Stat(c.FILETYPE_DIRECTORY, 0, 0, self.ino(rel), self.dev) if self._pending_below(rel) else None
         info = self._info(rel)
         if info is None:
+            if rel == "" or self._pending_below(rel):
+                # the root always is a directory (on an object store the prefix may hold no object yet), and so is
+                # a prefix with pending files below it
+                return Stat(c.FILETYPE_DIRECTORY, 0, 0, self.ino(rel), self.dev)
             return None
         kind = info.get("type")
         ft = {"directory": c.FILETYPE_DIRECTORY, "file": c.FILETYPE_REGULAR_FILE}.get(kind, c.FILETYPE_UNKNOWN)
+        if rel == "":
+            ft = c.FILETYPE_DIRECTORY
         mtime = info.get("mtime", info.get("LastModified", info.get("last_modified", info.get("created"))))
         size = int(info.get("size") or 0) if ft == c.FILETYPE_REGULAR_FILE else 0
         return Stat(ft, size, _to_ns(mtime), self.ino(rel), self.dev)
@@ -178,18 +280,29 @@ class FsspecMount(Mount):
         return WasiError(c.ENOENT)
 
     def stat(self, rel: str) -> Stat:
+        """What the guest sees at ``rel``; ``ENOENT`` (or ``ENOTDIR`` through a file) if nothing."""
         st = self.stat_or_none(rel)
         if st is None:
             raise self._missing(rel)
         return st
 
     def _require_parent_dir(self, rel: str) -> None:
-        st = self.stat(parent(rel))
-        if st.filetype != c.FILETYPE_DIRECTORY:
-            raise WasiError(c.ENOTDIR)
+        """``ENOENT``/``ENOTDIR`` unless the parent of ``rel`` is a directory. On an object store a missing parent
+        is a key prefix without objects, which is fine; a file in the way is not."""
+        ancestor = parent(rel)
+        while True:
+            st = self.stat_or_none(ancestor)
+            if st is not None:
+                if st.filetype != c.FILETYPE_DIRECTORY:
+                    raise WasiError(c.ENOTDIR)
+                return
+            if not self.implicit_dirs:
+                raise self._missing(ancestor)
+            ancestor = parent(ancestor)  # "" (the root) always is a directory
 
     # -- open
     def open(self, rel: str, *, oflags: int, read: bool, write: bool, append: bool, must_be_dir: bool) -> Handle:
+        """Open ``rel`` as POSIX ``open`` would: a directory handle, a read-only stream, or a spool for writing."""
         st = self.stat_or_none(rel)
         if st is None:
             if not oflags & c.OFLAGS_CREAT or oflags & c.OFLAGS_DIRECTORY:
@@ -197,7 +310,6 @@ class FsspecMount(Mount):
             if must_be_dir:  # open("new/", O_CREAT)
                 raise WasiError(c.EISDIR)
             self._require_parent_dir(rel)
-            self.removed.discard(rel)
             spool = self.spools[rel] = Spool(self, rel, bytearray(), dirty=True, mtime_ns=time.time_ns())
             return SpoolHandle(spool, read, write, append)
         if oflags & c.OFLAGS_CREAT and oflags & c.OFLAGS_EXCL:
@@ -221,31 +333,17 @@ class FsspecMount(Mount):
                 self.budget.charge(len(data))  # a copy in memory all the same
             spool = self.spools[rel] = Spool(self, rel, data, dirty=truncate, mtime_ns=st.mtime_ns)
             return SpoolHandle(spool, read, write, append)
-        return ReadHandle(self.fs.open(self.path(rel), "rb"), st)
+        # read-only: a handle that cannot write, on a file object opened "rb" (nothing to publish, ever)
+        return ReadHandle(self._open_read(rel), st)
 
-    def write_back(self, rel: str, data: bytearray) -> None:
-        """Write ``data`` to ``rel`` on the backend (local disk: a temporary file in the same directory renamed
-        into place, so the path holds either the old or the complete new content)."""
-        if self.local is None:
-            with self.fs.open(self.path(rel), "wb") as f:
-                if data:
-                    f.write(memoryview(data))
-            return
-        head, _, name = rel.rpartition("/")
-        tmp_name = f".{name}.afmpeg-{uuid.uuid4().hex[:12]}.tmp"
-        tmp_rel = f"{head}/{tmp_name}" if head else tmp_name
-        tmp = self.path(tmp_rel)
-        try:
-            with self.fs.open(tmp, "wb") as f:
-                if data:
-                    f.write(memoryview(data))
-            self.fs.mv(tmp, self.path(rel))
-        except BaseException:
+    def _open_read(self, rel: str) -> Any:
+        path = self.path(rel)
+        if self.read_options:
             try:
-                self.fs.rm_file(tmp)
-            except Exception:  # noqa: BLE001 - the original error matters
+                return self.fs.open(path, "rb", **self.read_options)
+            except TypeError:  # a backend whose open() takes no cache options
                 pass
-            raise
+        return self.fs.open(path, "rb")
 
     def release(self, spool: Spool) -> None:
         """One fd on ``spool`` closed; its content stays pending (re-opening the path sees it) until the call
@@ -259,74 +357,92 @@ class FsspecMount(Mount):
     # -- directories
     def _children(self, rel: str) -> list[tuple[str, bool]]:
         """``(name, is_dir)`` for the entries the backend lists in directory ``rel``."""
+        path = self.path(rel)
+        try:
+            entries = self.fs.ls(path, detail=True)
+        except (FileNotFoundError, NotADirectoryError):
+            return []  # e.g. an object store prefix without objects
+        own = path.strip("/")
         out = []
-        for entry in self.fs.ls(self.path(rel), detail=True):
-            name = posixpath.basename(str(entry.get("name", "")).rstrip("/"))
-            if name and name not in (".", ".."):
+        for entry in entries:
+            full = str(entry.get("name", "")).rstrip("/")
+            name = posixpath.basename(full)
+            if name and name not in (".", "..") and full.lstrip("/") != own:  # some stores list a prefix marker
                 out.append((name, entry.get("type") == "directory"))
         return out
 
     def listdir(self, rel: str) -> list[tuple[str, int, int]]:
+        """``(name, filetype, ino)`` of the entries of directory ``rel``, pending changes included, sorted."""
         if self.stat(rel).filetype != c.FILETYPE_DIRECTORY:
             raise WasiError(c.ENOTDIR)
+        prefix = f"{rel}/" if rel else ""
         out: dict[str, tuple[str, int, int]] = {}
-        for name, is_dir in self._children(rel):
-            if (f"{rel}/{name}" if rel else name) in self.removed:
-                continue
-            ft = c.FILETYPE_DIRECTORY if is_dir else c.FILETYPE_REGULAR_FILE
-            out[name] = (name, ft, self.ino(f"{rel}/{name}" if rel else name))
-        for key in self.spools:  # files created but not yet written back
-            if parent(key) == rel:
-                name = key.rpartition("/")[2]
-                out.setdefault(name, (name, c.FILETYPE_REGULAR_FILE, self.ino(key)))
+        if rel not in self.new_dirs:
+            for name, is_dir in self._children(rel):
+                child = prefix + name
+                if child not in self.removed and child not in self.removed_dirs:
+                    ft = c.FILETYPE_DIRECTORY if is_dir else c.FILETYPE_REGULAR_FILE
+                    out[name] = (name, ft, self.ino(child))
+        for key, is_file in [*((k, False) for k in self.new_dirs), *((k, True) for k in self.spools)]:
+            if key.startswith(prefix):  # pending entries (deeper ones imply a directory, as on an object store)
+                name, deeper, _ = key[len(prefix) :].partition("/")
+                ft = c.FILETYPE_REGULAR_FILE if is_file and not deeper else c.FILETYPE_DIRECTORY
+                out[name] = (name, ft, self.ino(prefix + name))
         return sorted(out.values())
 
     def _is_empty_dir(self, rel: str) -> bool:
-        if any(k.startswith(rel + "/") for k in self.spools):
+        if self._pending_below(rel):
             return False
-        return all(f"{rel}/{name}" in self.removed for name, _ in self._children(rel))
+        if rel in self.new_dirs:
+            return True
+        prefix = f"{rel}/" if rel else ""
+        return all(
+            prefix + name in self.removed or prefix + name in self.removed_dirs for name, _ in self._children(rel)
+        )
 
-    def _mkdir(self, rel: str) -> None:
-        try:
-            self.fs.mkdir(self.path(rel), create_parents=False)
-        except TypeError:  # backends whose mkdir takes no create_parents
-            self.fs.mkdir(self.path(rel))
+    def _add_dir(self, rel: str) -> None:
+        """Record a new directory at ``rel`` (``rel`` is free in the guest's view)."""
+        if rel in self.removed_dirs:
+            self.removed_dirs.discard(rel)  # the backend still has it, and the guest emptied it
+        else:
+            self.new_dirs[rel] = time.time_ns()
 
-    def _rmdir(self, rel: str) -> None:
-        try:
-            self.fs.rmdir(self.path(rel))
-        except FileNotFoundError:
-            # fsspec's memory filesystem only knows explicit directories; an implied one is gone once empty
-            if self._info(rel) is not None:
-                raise
+    def _drop_dir(self, rel: str) -> None:
+        """Record that the (empty) directory ``rel`` is gone."""
+        if self.new_dirs.pop(rel, None) is None:
+            self.removed_dirs.add(rel)
 
     def mkdir(self, rel: str) -> None:
+        """Create directory ``rel`` (pending until :meth:`publish`)."""
         if self.stat_or_none(rel) is not None:
             raise WasiError(c.EEXIST)
         self._require_parent_dir(rel)
-        self._mkdir(rel)
+        self._add_dir(rel)
 
     def rmdir(self, rel: str) -> None:
+        """Remove the empty directory ``rel`` (pending until :meth:`publish`)."""
         if rel == "":
             raise WasiError(c.EBUSY)
         if self.stat(rel).filetype != c.FILETYPE_DIRECTORY:
             raise WasiError(c.ENOTDIR)
         if not self._is_empty_dir(rel):
             raise WasiError(c.ENOTEMPTY)
-        self._rmdir(rel)
+        self._drop_dir(rel)
 
     def unlink(self, rel: str) -> None:
+        """Remove file ``rel`` (pending until :meth:`publish`; fds open on it keep working)."""
         spool = self.spools.pop(rel, None)
         if spool is not None:
             spool.unlinked = True
-            if rel not in self.removed and self._info(rel) is not None:
+            if self._backend_file(rel):
                 self.removed.add(rel)
             return
         if self.stat(rel).filetype == c.FILETYPE_DIRECTORY:
             raise WasiError(c.EISDIR)  # what Linux answers, and what wasi-libc passes on
-        self.removed.add(rel)  # deleted from the backend only if the call succeeds
+        self.removed.add(rel)
 
     def rename(self, src: str, dst: str) -> None:
+        """Rename a file or directory as POSIX ``rename`` would (pending until :meth:`publish`)."""
         if src == "" or dst == "":
             raise WasiError(c.EBUSY)
         src_is_dir = self.stat(src).filetype == c.FILETYPE_DIRECTORY
@@ -347,71 +463,229 @@ class FsspecMount(Mount):
                 if src_is_dir:
                     raise WasiError(c.ENOTDIR)
                 self.unlink(dst)
-        if not src_is_dir:  # deferred like every other change to files: dst becomes pending, src is removed
-            spool = self.spools.get(src)
-            if spool is None:  # a file on the backend: pending copy at dst
-                st = self.stat(src)
-                data = bytearray(self.fs.cat_file(self.path(src)))
-                self.budget.charge(len(data))
-                spool = Spool(self, dst, data, dirty=True, mtime_ns=st.mtime_ns)
-            else:
-                del self.spools[src]
-            if self._info(src) is not None:
-                self.removed.add(src)
-            spool.rel = dst
-            spool.dirty = True
-            self.spools[dst] = spool
+        if not src_is_dir:
+            self._move_file(src, dst)
             return
-        on_fs = self._info(src) is not None
-        if on_fs:
-            self._move(src, dst, src_is_dir)
-        # re-key open spools (the file itself, or files below a renamed directory)
-        for key in list(self.spools):
-            if key == src or key.startswith(src + "/"):
-                spool = self.spools.pop(key)
-                spool.rel = dst + key[len(src) :]
-                spool.dirty = spool.dirty or not on_fs
-                self.spools[spool.rel] = spool
+        # a directory: its tree is re-created at dst (files become pending copies) and removed at src
+        tree = self._tree(src)
+        self._add_dir(dst)
+        for rel, is_dir in tree:
+            target = dst + rel[len(src) :]
+            if is_dir:
+                self._add_dir(target)
+            else:
+                self._move_file(rel, target)
+        for rel, is_dir in reversed(tree):  # children before their parents
+            if is_dir:
+                self._drop_dir(rel)
+        self._drop_dir(src)
 
-    def _move(self, src: str, dst: str, is_dir: bool) -> None:
-        if self.local is not None:  # a real rename; LocalFileSystem.mv does not glob
-            self.fs.mv(self.path(src), self.path(dst))
-        elif not is_dir:
-            self.fs.cp_file(self.path(src), self.path(dst))
-            self.fs.rm_file(self.path(src))
-        else:
-            self._mkdir(dst)
-            for name, child_is_dir in self._children(src):
-                self._move(f"{src}/{name}", f"{dst}/{name}", child_is_dir)
-            self._rmdir(src)
+    def _tree(self, rel: str) -> list[tuple[str, bool]]:
+        """``(path, is_dir)`` of everything below directory ``rel`` in the guest's view, parents before children."""
+        out: list[tuple[str, bool]] = []
+        stack = [rel]
+        while stack:  # iterative: a guest can nest directories deeper than Python's recursion limit
+            top = stack.pop()
+            for name, ft, _ in self.listdir(top):
+                child = f"{top}/{name}"
+                out.append((child, ft == c.FILETYPE_DIRECTORY))
+                if ft == c.FILETYPE_DIRECTORY:
+                    stack.append(child)
+        return out
 
+    def _move_file(self, src: str, dst: str) -> None:
+        """Rename a file: ``dst`` becomes a pending file with its content; a backend file at ``src`` is removed."""
+        spool = self.spools.pop(src, None)
+        if spool is None:  # a file on the backend: a pending copy at dst
+            st = self.stat(src)
+            data = bytearray(self.fs.cat_file(self.path(src)))
+            self.budget.charge(len(data))
+            spool = Spool(self, dst, data, dirty=True, mtime_ns=st.mtime_ns)
+        if self._backend_file(src):
+            self.removed.add(src)
+        spool.rel = dst
+        spool.dirty = True
+        self.spools[dst] = spool
+
+    # -- the end of the call
     def publish(self) -> list[tuple[str, BaseException]]:
-        """The call succeeded: delete what the guest unlinked, write every modified file. Returns failures."""
-        errors: list[tuple[str, BaseException]] = []
-        for rel in sorted(self.removed):
+        """The call succeeded: apply its pending changes to the backend; returns the failures ``(path, error)``.
+
+        New and changed files are written first, deletions come last, so a failure part-way leaves deleted files
+        in place. On local disk every file is first written to a temporary name beside its target, and only when
+        all of them are written are they renamed into place (each rename is atomic; a failure before that point
+        leaves the disk as it was). Elsewhere each file is one upload (``pipe_file``: on an object store the object
+        appears whole or not at all); if one fails, the objects this publish created are deleted again, but objects
+        it already overwrote keep their new content.
+        """
+        try:
+            return self._apply()
+        finally:
+            self.discard()
+
+    def _apply(self) -> list[tuple[str, BaseException]]:
+        writes = sorted((s for s in self.spools.values() if s.dirty and not s.unlinked), key=lambda s: s.rel)
+        deletes = sorted(r for r in self.removed if r not in self.spools and self._backend_file(r))
+        fresh = {s.rel for s in writes if not self._backend_file(s.rel)}  # files this publish creates
+        in_way: set[str] = set()
+        if self.implicit_dirs:
+            # object stores have no directories to create or remove (prefixes come and go with their objects), and a
+            # key may be both an object and a prefix: nothing is ever in the way
+            mkdirs: list[str] = []
+            rmdirs: list[str] = []
+        else:
+            mkdirs = sorted(self.new_dirs, key=_depth)
+            rmdirs = sorted(self.removed_dirs, key=_depth, reverse=True)
+            # entries the guest removed that stand where a new file or directory goes (a path that changed type)
+            targets = {s.rel for s in writes} | set(mkdirs)
+            in_way = {r for r in deletes if r in targets or any(t.startswith(r + "/") for t in targets)}
+            in_way |= {d for d in rmdirs if d in targets}
+
+        def covered(rel: str) -> bool:
+            return any(rel == w or rel.startswith(w + "/") for w in in_way)
+
+        early = [r for r in deletes if covered(r)], [d for d in rmdirs if covered(d)]
+        deletes = [r for r in deletes if not covered(r)]
+        rmdirs = [d for d in rmdirs if not covered(d)]
+        if self.local is not None:
+            errors = self._write_local(writes, fresh, mkdirs, sorted(in_way))
+        else:
+            errors = self._write_remote(writes, fresh, mkdirs, early)
+        if errors:
+            return errors  # nothing is deleted after a failed write
+        for rel in deletes:
             try:
-                if rel not in self.spools and self._info(rel) is not None:
-                    self.fs.rm_file(self.path(rel))
+                self.fs.rm_file(self.path(rel))
             except Exception as exc:  # noqa: BLE001 - reported to the caller
                 errors.append((rel, exc))
-        for spool in list(self.spools.values()):
-            if not spool.dirty or spool.unlinked:
-                continue
+        for rel in rmdirs:
             try:
-                self.write_back(spool.rel, spool.data)
-                spool.dirty = False
+                self._rmdir(rel)
             except Exception as exc:  # noqa: BLE001 - reported to the caller
-                errors.append((spool.rel, exc))
-        self.discard()
+                errors.append((rel, exc))
         return errors
 
+    def _side_name(self, rel: str, kind: str) -> str:
+        """A fresh hidden name beside ``rel`` (same directory: a rename from it is atomic; short enough for any
+        filesystem's 255-byte name limit)."""
+        head, _, name = rel.rpartition("/")
+        short = name.encode("utf-8")[:200].decode("utf-8", errors="ignore")
+        side = f".{short}.afmpeg-{uuid.uuid4().hex[:12]}.{kind}"
+        return f"{head}/{side}" if head else side
+
+    def _write_local(
+        self, writes: list[Spool], fresh: set[str], mkdirs: list[str], in_way: list[str]
+    ) -> list[tuple[str, BaseException]]:
+        """Write every file aside, then rename them all into place; undo what can be undone if a step fails."""
+        aside: list[tuple[str, str]] = []  # (rel, where it was moved)
+        made: list[str] = []
+        staged: list[tuple[str, str]] = []  # (rel, temporary name)
+        committed: list[str] = []
+        current = ""
+        try:
+            for current in in_way:
+                side = self._side_name(current, "old")
+                os.rename(self._real(current), self._real(side))
+                aside.append((current, side))
+            for current in mkdirs:
+                try:
+                    os.mkdir(self._real(current))
+                except FileExistsError:
+                    if not os.path.isdir(self._real(current)):
+                        raise
+                    continue  # someone else made it meanwhile
+                made.append(current)
+            for spool in writes:
+                current = spool.rel
+                tmp = self._side_name(current, "tmp")
+                with open(self._real(tmp), "xb") as f:  # "x": never follows or clobbers anything
+                    staged.append((current, tmp))
+                    f.write(spool.data)
+            for current, tmp in staged:
+                os.replace(self._real(tmp), self._real(current))
+                committed.append(current)
+        except Exception as exc:  # noqa: BLE001 - reported to the caller
+            undo: list[tuple[Callable[..., Any], tuple[str, ...]]] = []
+            undo += [(os.remove, (self._real(tmp),)) for rel, tmp in staged[len(committed) :]]
+            undo += [(os.remove, (self._real(rel),)) for rel in committed if rel in fresh]
+            undo += [(os.rmdir, (self._real(rel),)) for rel in reversed(made)]
+            undo += [(os.rename, (self._real(side), self._real(rel))) for rel, side in reversed(aside)]
+            _quietly(undo)
+            return [(current, exc)]
+        errors: list[tuple[str, BaseException]] = []
+        for rel, side in aside:  # what the guest removed and that was moved out of the way: now it goes
+            try:
+                real = self._real(side)
+                if os.path.isdir(real) and not os.path.islink(real):
+                    shutil.rmtree(real)
+                else:
+                    os.remove(real)
+            except Exception as exc:  # noqa: BLE001 - reported to the caller
+                errors.append((rel, exc))
+        return errors
+
+    def _write_remote(
+        self, writes: list[Spool], fresh: set[str], mkdirs: list[str], early: tuple[list[str], list[str]]
+    ) -> list[tuple[str, BaseException]]:
+        """One upload per file; if one fails, delete what this publish created and stop."""
+        current = ""
+        try:
+            for current in early[0]:  # entries in the way of new ones cannot be moved aside here: they go first
+                self.fs.rm_file(self.path(current))
+            for current in early[1]:
+                self._rmdir(current)
+            for current in mkdirs:
+                self._mkdir(current)
+        except Exception as exc:  # noqa: BLE001 - reported to the caller
+            return [(current, exc)]
+        uploaded: list[str] = []
+        for spool in writes:
+            try:
+                # one call per file (no seeks, which object stores refuse): the object appears whole or not at all
+                self.fs.pipe_file(self.path(spool.rel), spool.data)
+            except Exception as exc:  # noqa: BLE001 - reported to the caller
+                undo: list[tuple[Callable[..., Any], tuple[str, ...]]] = []
+                undo += [(self.fs.rm_file, (self.path(rel),)) for rel in uploaded if rel in fresh]
+                undo += [(self._rmdir, (rel,)) for rel in reversed(mkdirs)]
+                _quietly(undo)
+                return [(spool.rel, exc)]
+            uploaded.append(spool.rel)
+        return []
+
+    def _mkdir(self, rel: str) -> None:
+        try:
+            self.fs.mkdir(self.path(rel), create_parents=False)
+        except TypeError:  # backends whose mkdir takes no create_parents
+            self.fs.mkdir(self.path(rel))
+
+    def _rmdir(self, rel: str) -> None:
+        try:
+            self.fs.rmdir(self.path(rel))
+        except FileNotFoundError:
+            # fsspec's memory filesystem only knows explicit directories; an implied one is gone once empty
+            if self.fs.exists(self.path(rel)):
+                raise
+
     def discard(self) -> None:
-        """The call failed: drop every pending file and deferred delete; the backend is left as it was."""
+        """The call failed: drop every pending change; the backend is left as it was."""
         self.spools.clear()
         self.removed.clear()
+        self.new_dirs.clear()
+        self.removed_dirs.clear()
+        self._infos.clear()
 
     def close(self) -> list[tuple[str, BaseException]]:
+        """Publish (the call succeeded); see :meth:`publish`."""
         return self.publish()
+
+
+def _quietly(steps: list[tuple[Callable[..., Any], tuple[str, ...]]]) -> None:
+    """Run every step of an undo, ignoring failures (the error that caused the undo is the one reported)."""
+    for func, args in steps:
+        try:
+            func(*args)
+        except Exception:  # noqa: BLE001 - best effort
+            pass
 
 
 def _to_ns(value: Any) -> int:

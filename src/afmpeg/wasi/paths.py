@@ -15,8 +15,9 @@ def resolve(base: str, path: str) -> tuple[str, bool]:
     Returns ``(relative_path, must_be_dir)``; ``relative_path`` is ``""`` for the mount root and never contains
     ``.``/``..`` components, so no backend ever sees them. ``..`` is applied lexically (it cannot climb out
     through a symlink). A path that would leave the mount or an absolute path is ``ENOTCAPABLE``, like other
-    WASI hosts answer. ``must_be_dir`` is set when the path ends in ``/``, ``.`` or ``..`` (POSIX then wants a
-    directory: ``file/`` and ``file/.`` are ``ENOTDIR``).
+    WASI hosts answer; a component longer than ``NAME_MAX`` bytes is ``ENAMETOOLONG``. ``must_be_dir`` is set
+    when the path ends in ``/``, ``.`` or ``..`` (POSIX then wants a directory: ``file/`` and ``file/.`` are
+    ``ENOTDIR``).
     """
     if not path:
         raise WasiError(c.ENOENT)
@@ -34,6 +35,8 @@ def resolve(base: str, path: str) -> tuple[str, bool]:
                 raise WasiError(c.ENOTCAPABLE)
             parts.pop()
             continue
+        if len(part.encode("utf-8")) > c.NAME_MAX:  # the same answer on every backend (S3 keys may be longer)
+            raise WasiError(c.ENAMETOOLONG)
         parts.append(part)
     return "/".join(parts), must_be_dir
 
