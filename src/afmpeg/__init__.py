@@ -16,10 +16,15 @@ All guest I/O goes through a WASI implementation over an fsspec filesystem (``Ru
 the guest never sees host disk.
 """
 
+from .builder import JobBuilder, job
+from .default import default_runtime
 from .errors import (
     AfmpegError,
     Cancelled,
     EngineCrash,
+    Error,
+    InputNotFound,
+    InvalidData,
     JobSpecError,
     JobTimeout,
     LimitExceeded,
@@ -27,25 +32,46 @@ from .errors import (
     ModuleNotFound,
     OutputLimitExceeded,
     ProcessingError,
+    UnsupportedFeature,
     UnsupportedVocabulary,
+)
+from .frames_io import AudioReader, FrameReader, read_audio, read_frames, write_frames
+from .helpers import (
+    Slide,
+    clip,
+    concat,
+    extract_audio,
+    probe,
+    slideshow,
+    thumbnail,
+    transcode,
 )
 from .job import VOCAB_VERSION, FramesJob, Input, Output, ProbeJob, ProcessJob
 from .limits import CancelToken
 from .memfs import MemoryFS
+from .pool import JobFuture, RuntimePool, map
 from .progress import Progress
+from .progress_bars import ProgressBar, RichProgressBar, TqdmProgressBar, progress_bar
 from .results import (
     AnalysisEntry,
+    BitstreamFilterInfo,
+    Capabilities,
     Chapter,
+    CodecInfo,
+    FilterInfo,
+    FormatInfo,
     FrameInfo,
     FramesResult,
     OutputInfo,
     OutputStream,
+    ParserInfo,
     ProbedInput,
     ProbeResult,
     ProcessResult,
     StreamInfo,
     VersionInfo,
 )
+from .running import RunningJob
 from .runtime import CommandResult, Runtime, find_module
 
 __version__ = "0.1.0"
@@ -57,6 +83,22 @@ __all__ = [
     "find_module",
     "MemoryFS",
     "Progress",
+    "read_frames",
+    "write_frames",
+    "read_audio",
+    "FrameReader",
+    "AudioReader",
+    "RunningJob",
+    "progress_bar",
+    "ProgressBar",
+    "RichProgressBar",
+    "TqdmProgressBar",
+    "Capabilities",
+    "CodecInfo",
+    "FormatInfo",
+    "FilterInfo",
+    "BitstreamFilterInfo",
+    "ParserInfo",
     "VOCAB_VERSION",
     "Input",
     "Output",
@@ -74,10 +116,14 @@ __all__ = [
     "AnalysisEntry",
     "FramesResult",
     "FrameInfo",
+    "Error",
     "AfmpegError",
     "ProcessingError",
     "JobSpecError",
     "UnsupportedVocabulary",
+    "UnsupportedFeature",
+    "InputNotFound",
+    "InvalidData",
     "EngineCrash",
     "ModuleNotFound",
     "LimitExceeded",
@@ -86,4 +132,18 @@ __all__ = [
     "OutputLimitExceeded",
     "Cancelled",
     "CancelToken",
+    "RuntimePool",
+    "JobFuture",
+    "map",
+    "job",
+    "JobBuilder",
+    "default_runtime",
+    "probe",
+    "transcode",
+    "clip",
+    "thumbnail",
+    "extract_audio",
+    "concat",
+    "slideshow",
+    "Slide",
 ]
