@@ -2,7 +2,7 @@
 #   make demo    set up, build the engine if the cache lacks it, run the in-memory demo
 #   make test    set up, build the engine if needed, run every test
 #   make engine  build (or fetch from the build cache) build/afmpeg-engine-lgpl.wasm
-#   make bench   engine vs native FFmpeg timings
+#   make bench   engine vs native FFmpeg timings, and the Python API's per-job overhead and pool throughput
 
 PYTHON      ?= python3
 VENV        := .venv
@@ -43,6 +43,7 @@ test: setup engine
 
 bench: setup engine
 	$(PY) bench/bench.py
+	$(PY) bench/bench_api.py
 
 clean:
 	rm -rf build $(VENV) .pytest_cache .ruff_cache

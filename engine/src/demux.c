@@ -185,7 +185,12 @@ int input_read(Job *job, int file)
     if (ret == AVERROR_EOF)
         return end_of_input(job, file);
     if (ret < 0) {
+        char msg[1024];
+        err_kind kind;
+        int refused = input_refusal(&job->spec->inputs[file], file, ret, msg, sizeof(msg), &kind);
         snprintf(field, sizeof(field), "inputs[%d]", file);
+        if (refused)
+            return refused == -2 ? -1 : fail_kind(EXIT_FAILURE_PROCESSING, kind, field, "%s", msg);
         return fail_av(EXIT_FAILURE_PROCESSING, ret, field, "%s: reading", job->spec->inputs[file].name);
     }
     /* Empty packets carry nothing to decode (ffmpeg skips them too). The count

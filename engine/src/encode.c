@@ -1,6 +1,9 @@
 /* Output streams encoded from a graph output: the encoder, frames through the
  * output's window, and packets to the muxer. */
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <libavfilter/buffersink.h>
@@ -65,6 +68,32 @@ static int option_applies(const char *k, enum AVMediaType type, char *base, size
     return 1;
 }
 
+/* "qscale" in an output's options: a fixed quantiser, like ffmpeg's -q:v / -q:a
+ * (-qscale). It is no AVOption but the CLI's shorthand for the "qscale" flag
+ * plus global_quality = FF_QP2LAMBDA * q; video frames then carry it as their
+ * quality (encode_frame), which is what mpegvideo encoders (mjpeg, mpeg4, ...)
+ * quantise with. Taken out of `opts`. */
+static int apply_qscale(OutputStream *ost, AVDictionary **opts)
+{
+    const AVDictionaryEntry *q = av_dict_get(*opts, "qscale", NULL, AV_DICT_MATCH_CASE);
+    char field[48], *end;
+    double v;
+
+    if (!q)
+        return 0;
+    snprintf(field, sizeof(field), "outputs[%d].options", ost->of->index);
+    if (av_dict_get(*opts, "global_quality", NULL, AV_DICT_MATCH_CASE))
+        return fail(EXIT_MALFORMED_SPEC, field,
+                    "%s: \"qscale\" and \"global_quality\" both set the quality of [%s]; use one", field, ost->label);
+    v = strtod(q->value, &end);
+    if (end == q->value || *end || !isfinite(v) || v < 0 || v > INT_MAX / FF_QP2LAMBDA)
+        return fail(EXIT_MALFORMED_SPEC, field, "%s: qscale must be a number from 0 to %d (got \"%s\")", field,
+                    INT_MAX / FF_QP2LAMBDA, q->value);
+    ost->enc->flags |= AV_CODEC_FLAG_QSCALE;
+    ost->enc->global_quality = (int)(FF_QP2LAMBDA * v); /* truncated, as ffmpeg does */
+    return av_dict_set(opts, "qscale", NULL, 0) < 0 ? fail_oom(NULL) : 0;
+}
+
 int encode_open(Job *job, OutputStream *ost, unsigned char *consumed)
 {
     OutputFile *of = ost->of;
@@ -108,6 +137,10 @@ int encode_open(Job *job, OutputStream *ost, unsigned char *consumed)
             av_dict_free(&opts);
             return fail_oom(NULL);
         }
+    }
+    if (apply_qscale(ost, &opts) < 0) {
+        av_dict_free(&opts);
+        return -1;
     }
     errlog_reset();
     ret = avcodec_open2(enc, ost->codec, &opts);
@@ -248,6 +281,9 @@ int encode_frame(Job *job, OutputStream *ost, AVFrame *frame)
         frame->duration = frame->duration > 0 ? FFMAX(ts_rescale(frame->duration, tb, enc->time_base), 0) : 0;
         /* A decoded frame's type would force keyframes at the source's. */
         frame->pict_type = AV_PICTURE_TYPE_NONE;
+        /* With the "qscale" flag, mpegvideo encoders quantise each frame with
+         * its quality: give it global_quality (as ffmpeg does for every frame). */
+        frame->quality = enc->global_quality;
         ost->next_pts = ts_add(pts, 1);
     } else {
         /* Audio that steps back in time (broken input timestamps) would make

@@ -144,6 +144,8 @@ void errlog_reset(void)
     first_log[0] = '\0';
 }
 
+const char *errlog_first(void) { return first_log[0] ? first_log : NULL; }
+
 static void flush_line(void)
 {
     /* Trim the newline and trailing blanks. */

@@ -71,5 +71,7 @@ const char *err_kind_str(err_kind kind, int code); /* the wire name of a kind */
 void errlog_install(void);
 /* Forget the remembered libav error line (call before a step whose failure we report). */
 void errlog_reset(void);
+/* The first libav error line since errlog_reset(), or NULL. */
+const char *errlog_first(void);
 
 #endif

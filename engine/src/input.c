@@ -1,5 +1,8 @@
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <libavutil/avstring.h>
 
 #include "concat.h"
 #include "confine.h"
@@ -32,6 +35,102 @@ int leftover_option(AVDictionary *d, const char *field)
     if (!e)
         return 0;
     return fail(EXIT_MALFORMED_SPEC, field, "%s: unknown key \"%s\"", field, e->key);
+}
+
+/* Only a format the job names may read files named inside the input: a probed
+ * one never does (an upload called "a.mp4" may hold an ffconcat list naming
+ * other files of the root). Files the input names (concat members) inherit the
+ * whitelist, and are never concat lists themselves: concat refuses a member
+ * at recursion depth 0 (unless the job set "recursion_depth" itself). */
+static int restrict_formats(const spec_input *in, const AVInputFormat *ifmt, AVDictionary **opts)
+{
+    const AVDictionaryEntry *own = av_dict_get(in->options, "format_whitelist", NULL, AV_DICT_MATCH_CASE);
+    char *list = confine_format_whitelist(ifmt ? ifmt->name : NULL, own ? own->value : NULL);
+
+    /* Case matters, as for libav's option names: "FORMAT_WHITELIST" stays an unknown key. */
+    if (!list || av_dict_set(opts, "format_whitelist", list, AV_DICT_DONT_STRDUP_VAL | AV_DICT_MATCH_CASE) < 0)
+        return -1;
+    if (ifmt && !strcmp(ifmt->name, "concat") &&
+        av_dict_set(opts, "recursion_depth", "1", AV_DICT_DONT_OVERWRITE | AV_DICT_MATCH_CASE) < 0)
+        return -1;
+    return 0;
+}
+
+/* The file the engine refused, as the job names it. */
+static const char *refused_name(const spec_input *in, const char *url)
+{
+    char own[4200];
+    if (!*url || (in->path && !strcmp(url, path_to_url(in->path, own, sizeof(own)))))
+        return in->name;
+    av_strstart(url, "file:", &url);
+    return url;
+}
+
+static int is_concat(const spec_input *in)
+{
+    const AVInputFormat *f = in->format ? av_find_input_format(in->format) : NULL;
+    return in->nb_concat || (f && !strcmp(f->name, "concat"));
+}
+
+int input_refusal(const spec_input *in, int index, int averr, char *errbuf, size_t errsize, err_kind *kind)
+{
+    const confine_refusal *r = confine_take_refusal();
+    char field[48];
+
+#ifdef ENOTCAPABLE
+    if (averr == AVERROR(ENOTCAPABLE)) {
+        /* The host refused a path (a symbolic link out of the root): like a
+         * path with "..", the job named a file outside its filesystem. */
+        const char *log = errlog_first();
+        if (r && r->what == CONFINE_OUTSIDE) {
+            const char *name = refused_name(in, r->url);
+            snprintf(field, sizeof(field), name == in->name ? "inputs[%d].path" : "inputs[%d]", index);
+            if (name == in->name)
+                return fail(EXIT_MALFORMED_SPEC, field, "%s: \"%s\" leads outside the job's filesystem", field, name);
+            return fail(EXIT_MALFORMED_SPEC, field, "%s: \"%s\", a file \"%s\" names, leads outside the job's "
+                        "filesystem", field, name, in->name);
+        }
+        /* concat opens its members itself: its log line names the file. */
+        if (in->nb_concat) {
+            snprintf(field, sizeof(field), "inputs[%d].concat", index);
+            return fail(EXIT_MALFORMED_SPEC, field, "%s: one of the files leads outside the job's filesystem%s%s%s",
+                        field, log ? " (" : "", log ? log : "", log ? ")" : "");
+        }
+        snprintf(field, sizeof(field), "inputs[%d]", index);
+        return fail(EXIT_MALFORMED_SPEC, field, "%s: a file \"%s\" names leads outside the job's filesystem%s%s%s",
+                    field, in->name, log ? " (" : "", log ? log : "", log ? ")" : "");
+    }
+#endif
+    /* A member of a concat input that is a concat list itself: concat refuses
+     * it at the depth restrict_formats gives members, and logs that. */
+    if (averr == AVERROR_INVALIDDATA && is_concat(in) && errlog_first() &&
+        strstr(errlog_first(), "Too deep recursion")) {
+        snprintf(errbuf, errsize, "inputs[%d]: a file the concat list names is itself a list of other files to "
+                 "read (format \"concat\"); a list is only read when the input asks for it with \"format\"", index);
+        *kind = ERR_INVALID_DATA;
+        return -1;
+    }
+    /* A probed input (no "format", no concat): one that asked for a format and
+     * excluded it with its own "format_whitelist" gets libav's words. */
+    if (r && r->what == CONFINE_LIST && averr == AVERROR(EINVAL) && !in->format && !in->nb_concat) {
+        snprintf(errbuf, errsize, "inputs[%d]: \"%s\" looks like a list of other files to read (format \"%s\"); "
+                 "list formats are only opened when asked for explicitly with \"format\": \"%s\"", index,
+                 refused_name(in, r->url), r->format, r->format);
+        *kind = ERR_INVALID_DATA;
+        return -1;
+    }
+    return 0;
+}
+
+/* A failed open or stream probe: the engine's own refusal, or libav's error. */
+static int open_failed(const spec_input *in, int index, int averr, char *errbuf, size_t errsize, err_kind *kind)
+{
+    int ret = input_refusal(in, index, averr, errbuf, errsize, kind);
+    if (ret)
+        return ret;
+    av_error_text(errbuf, errsize, averr, "%s", in->name);
+    *kind = averror_kind(averr, "inputs");
+    return -1;
 }
 
 void input_close(AVFormatContext **fmt)
@@ -69,7 +168,7 @@ int input_open(const spec_input *in, int index, AVFormatContext **out, char *err
     if (av_dict_copy(&opts, in->options, 0) < 0 ||
         av_dict_set(&opts, "protocol_whitelist", "file", 0) < 0 ||
         (in->path && path_is_stream(in->path) && av_dict_set(&opts, "seekable", "0", 0) < 0) ||
-        !(fmt = avformat_alloc_context())) {
+        restrict_formats(in, ifmt, &opts) < 0 || !(fmt = avformat_alloc_context())) {
         av_dict_free(&opts);
         fail_oom(NULL);
         return -2;
@@ -91,13 +190,12 @@ int input_open(const spec_input *in, int index, AVFormatContext **out, char *err
         name = path_to_url(in->path, url, sizeof(url));
     }
     errlog_reset();
+    confine_take_refusal(); /* none left over from an earlier input */
     ret = avformat_open_input(&fmt, name, ifmt, &opts); /* frees fmt on failure */
     if (ret < 0) {
         av_dict_free(&opts);
         avio_closep(&list_pb);
-        av_error_text(errbuf, errsize, ret, "%s", in->name);
-        *kind = averror_kind(ret, "inputs");
-        return -1;
+        return open_failed(in, index, ret, errbuf, errsize, kind);
     }
     snprintf(field, sizeof(field), "inputs[%d].options", index);
     ret = leftover_option(opts, field);
@@ -129,10 +227,9 @@ int input_open(const spec_input *in, int index, AVFormatContext **out, char *err
     }
     if (ret < 0) {
         input_close(&fmt);
-        av_error_text(errbuf, errsize, ret, "%s", in->name);
-        *kind = averror_kind(ret, "inputs");
-        return -1;
+        return open_failed(in, index, ret, errbuf, errsize, kind);
     }
+    confine_take_refusal();
     *out = fmt;
     return 0;
 }

@@ -20,6 +20,13 @@
 int input_open(const spec_input *in, int index, AVFormatContext **out, char *errbuf, size_t errsize,
                err_kind *kind);
 
+/* When opening or reading inputs[index] failed with `averr` because the engine
+ * refused something: a probed format that reads files named inside the input
+ * (a concat list the job did not ask for) -> -1, message in errbuf, *kind
+ * invalid data; a path the host refused as leading outside the job's
+ * filesystem -> -2, a spec error recorded. 0 when it was no refusal. */
+int input_refusal(const spec_input *in, int index, int averr, char *errbuf, size_t errsize, err_kind *kind);
+
 /* Close what input_open opened (a concat input's list too; its AVIOContext
  * rides in fmt->opaque, as custom I/O outlives the context). */
 void input_close(AVFormatContext **fmt);

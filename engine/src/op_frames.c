@@ -6,6 +6,7 @@
  *   buffer -> [select=gt(scene,T) | thumbnail] -> [scale=<args>] -> buffersink
  * The sink is restricted to the encoder's pixel formats and colour ranges, so
  * libavfilter inserts the conversion (yuv -> rgb for PNG, full range for JPEG). */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,8 +118,14 @@ static int feed(FramesJob *j)
         return ret == AVERROR(ENOMEM) ? fail_av(EXIT_FAILURE_PROCESSING, ret, "inputs[0]", "%s: decoding",
                                                 j->fs->input->path) : 0;
     }
-    if (ret < 0)
+    if (ret < 0) {
+        char msg[1024];
+        err_kind kind;
+        int refused = input_refusal(j->fs->input, 0, ret, msg, sizeof(msg), &kind);
+        if (refused)
+            return refused == -2 ? -1 : fail_kind(EXIT_FAILURE_PROCESSING, kind, "inputs[0]", "%s", msg);
         return fail_av(EXIT_FAILURE_PROCESSING, ret, "inputs[0]", "%s: reading", j->fs->input->path);
+    }
     if (pkt->size == 0) {
         av_packet_unref(pkt);
         if (++j->empty_packets < FRAMES_MAX_EMPTY_PACKETS)
@@ -444,6 +451,10 @@ static int write_file(const char *path, const uint8_t *data, int size)
         return fail(EXIT_FAILURE_PROCESSING, "path",
                     "%s: cannot create the file: its directory does not exist (the frames op does not create directories)",
                     path);
+#ifdef ENOTCAPABLE
+    if (ret == AVERROR(ENOTCAPABLE)) /* the host refused it: a symbolic link out of the root */
+        return fail(EXIT_MALFORMED_SPEC, "path", "path: \"%s\" leads outside the job's filesystem", path);
+#endif
     if (ret < 0)
         return fail_av(EXIT_FAILURE_PROCESSING, ret, "path", "%s", path);
     avio_write(pb, data, size);

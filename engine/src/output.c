@@ -1,5 +1,6 @@
 /* Output files: muxers, the map (which streams each file gets and in what
  * order), headers, packet writing and trailers. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -248,6 +249,35 @@ int outputs_check(Job *job)
     return outputs_check_windows(job);
 }
 
+/* Files the muxer of `of` opened by itself (segments, playlists, lists): one
+ * it was refused or could not create fails the job, though some muxers (hls)
+ * only log it and carry on. Asked after every muxer call. */
+static int muxer_files_ok(const OutputFile *of)
+{
+    const confine_failure *f = confine_take_failure();
+    char field[64], errbuf[AV_ERROR_MAX_STRING_SIZE];
+
+    if (!f)
+        return 0;
+#ifdef ENOTCAPABLE
+    if (f->averr == AVERROR(ENOTCAPABLE)) { /* the host refused it: a symbolic link out of the root */
+        snprintf(field, sizeof(field), "outputs[%d]", of->index);
+        return fail(EXIT_MALFORMED_SPEC, field, "%s: \"%s\", a file the %s muxer opens, leads outside the job's "
+                    "filesystem", field, f->url, f->muxer);
+    }
+#endif
+    if (f->refused) {
+        snprintf(field, sizeof(field), "outputs[%d].format_options", of->index);
+        return fail(EXIT_MALFORMED_SPEC, field, "outputs[%d]: \"%s\", a file the %s muxer opens, is outside the job's "
+                    "filesystem", of->index, f->url, f->muxer);
+    }
+    snprintf(field, sizeof(field), "outputs[%d]", of->index);
+    av_strerror(f->averr, errbuf, sizeof(errbuf));
+    return fail_kind(EXIT_FAILURE_PROCESSING, averror_kind(f->averr, field), field,
+                     "%s: the %s muxer could not create \"%s\": %s%s", field, f->muxer, f->url, errbuf,
+                     f->averr == AVERROR(ENOENT) ? " (its directory does not exist)" : "");
+}
+
 static int open_file(OutputFile *of)
 {
     AVFormatContext *oc = of->oc;
@@ -267,6 +297,11 @@ static int open_file(OutputFile *of)
         av_dict_free(&opts);
         if (ret < 0) {
             snprintf(field, sizeof(field), "outputs[%d].path", of->index);
+#ifdef ENOTCAPABLE
+            if (ret == AVERROR(ENOTCAPABLE)) /* the host refused it: a symbolic link out of the root */
+                return fail(EXIT_MALFORMED_SPEC, field, "%s: \"%s\" leads outside the job's filesystem", field,
+                            of->spec->path);
+#endif
             return fail_av(EXIT_FAILURE_PROCESSING, ret, field, "%s", of->spec->path);
         }
     }
@@ -278,6 +313,10 @@ static int open_file(OutputFile *of)
     }
     errlog_reset();
     ret = avformat_write_header(oc, &opts); /* may return 1 on success */
+    if (muxer_files_ok(of) < 0) {
+        av_dict_free(&opts);
+        return -1;
+    }
     if (ret < 0) {
         av_dict_free(&opts);
         snprintf(field, sizeof(field), "outputs[%d]", of->index);
@@ -329,6 +368,8 @@ int output_write(OutputStream *ost, AVPacket *pkt, AVRational tb)
     av_packet_rescale_ts(pkt, tb, ost->st->time_base);
     pkt->time_base = ost->st->time_base;
     ret = av_interleaved_write_frame(ost->of->oc, pkt);
+    if (muxer_files_ok(ost->of) < 0)
+        return -1;
     if (ret < 0) {
         char field[48];
         snprintf(field, sizeof(field), "outputs[%d]", ost->of->index);
@@ -356,6 +397,8 @@ int outputs_finish(Job *job)
         snprintf(field, sizeof(field), "outputs[%d]", i);
         errlog_reset();
         ret = av_write_trailer(of->oc);
+        if (muxer_files_ok(of) < 0)
+            return -1;
         if (ret < 0)
             return fail_av(EXIT_FAILURE_PROCESSING, ret, field, "%s: finishing the file", of->spec->path);
         if (of->oc->pb)

@@ -363,7 +363,7 @@ class JobBuilder:
         """
         built = self.build()  # a malformed job fails here, before a runtime is made or touched
         if runtime is None:
-            from .helpers import default_runtime
+            from .default import default_runtime
 
             runtime = default_runtime()
         return runtime.run(built, fs=fs, root=root, progress=progress, **run_options)

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
 import re
+import wave
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ import pytest
 
 import afmpeg
 
-from .conftest import make_wav
+from .conftest import make_wav, run_native
 
 TONE = make_wav(seconds=0.2)
 TIME_LIMIT = 60.0  # a safety net: a case that hung would end as JobTimeout, which fails the test
@@ -249,28 +251,48 @@ def linked_root(local_tree: tuple[Path, Path]) -> tuple[Path, Path]:
     return root, secret
 
 
-SYMLINK_CASES: list[tuple[str, dict[str, Any], str]] = [
-    ("in-file-link", process("link-file.wav"), NOT_CAPABLE),
-    ("in-dir-link", process("link-dir/tone.wav"), NOT_CAPABLE),
-    ("in-relative-dir-link", process("up/tone.wav"), NOT_CAPABLE),
-    ("in-link-to-link", process("hop/tone.wav"), NOT_CAPABLE),
-    ("in-loop", process("loop.wav"), f"{NOT_CAPABLE}|{NOT_FOUND}|loop|symbolic"),
-    ("out-dangling-link", process(out="dangling.wav"), NOT_CAPABLE),
-    ("out-through-dir-link", process(out="link-dir/escape.wav"), NOT_CAPABLE),
-    ("out-over-file-link", process(out="link-file.wav"), NOT_CAPABLE),
-    ("frames-in-dir-link", {**FRAMES, "path": "up/f%d.png"}, NOT_CAPABLE),
+# The host refuses such a path (WASI's ENOTCAPABLE); the engine reports it like a path with "..": a spec error
+# (exit code 2) naming the field and the path, never the errno text "Capabilities insufficient".
+LEADS_OUT = "leads outside the job's filesystem"
+PROBE = {"op": "probe", "version": 9, "inputs": [{"path": "link-file.wav"}]}
+SYMLINK_CASES: list[tuple[str, dict[str, Any], str, str | None]] = [
+    # (id, job, expected message pattern, expected field; None: not a spec error)
+    ("in-file-link", process("link-file.wav"), '^inputs\\[0\\].path: "link-file.wav" ' + LEADS_OUT, "inputs[0].path"),
+    ("in-dir-link", process("link-dir/tone.wav"), '"link-dir/tone.wav" ' + LEADS_OUT, "inputs[0].path"),
+    ("in-relative-dir-link", process("up/tone.wav"), '"up/tone.wav" ' + LEADS_OUT, "inputs[0].path"),
+    ("in-link-to-link", process("hop/tone.wav"), '"hop/tone.wav" ' + LEADS_OUT, "inputs[0].path"),
+    ("in-loop", process("loop.wav"), f"{LEADS_OUT}|{NOT_FOUND}|loop|symbolic", None),
+    ("in-concat-member-link", process({"concat": ["tone.wav", "link-file.wav"]}), LEADS_OUT, "inputs[0].concat"),
+    ("probe-file-link", PROBE, '"link-file.wav" ' + LEADS_OUT, "inputs[0].path"),
+    ("out-dangling-link", process(out="dangling.wav"), '^outputs\\[0\\].path: "dangling.wav" ' + LEADS_OUT,
+     "outputs[0].path"),
+    ("out-through-dir-link", process(out="link-dir/escape.wav"), LEADS_OUT, "outputs[0].path"),
+    ("out-over-file-link", process(out="link-file.wav"), LEADS_OUT, "outputs[0].path"),
+    ("out-hls-through-link", process(out="link-dir/index.m3u8", format="hls"),
+     '"link-dir/index0.ts", a file the hls muxer opens, ' + LEADS_OUT, "outputs[0]"),
+    ("frames-in-dir-link", {**FRAMES, "path": "up/f%d.png"}, '^path: "up/f1.png" ' + LEADS_OUT, "path"),
 ]
 
 
-@pytest.mark.parametrize(("case", "job", "pattern"), SYMLINK_CASES, ids=[c[0] for c in SYMLINK_CASES])
+@pytest.mark.parametrize(("case", "job", "pattern", "field"), SYMLINK_CASES, ids=[c[0] for c in SYMLINK_CASES])
 def test_symlinks_do_not_lead_out_of_a_local_root(
-    runtime: afmpeg.Runtime, linked_root: tuple[Path, Path], tmp_path: Path, case: str, job: dict, pattern: str
+    runtime: afmpeg.Runtime,
+    linked_root: tuple[Path, Path],
+    tmp_path: Path,
+    case: str,
+    job: dict,
+    pattern: str,
+    field: str | None,
 ) -> None:
     root, secret = linked_root
     before = _disk(tmp_path)
-    _expect_refused(lambda: runtime.call(job, fs=str(root), time_limit=TIME_LIMIT), pattern)
+    error = _expect_refused(lambda: runtime.call(job, fs=str(root), time_limit=TIME_LIMIT), pattern)
     assert _disk(tmp_path) == before
     assert not (secret / "created.wav").exists()
+    assert "Capabilities insufficient" not in str(error)
+    if field is not None:
+        assert isinstance(error, afmpeg.JobSpecError), error
+        assert error.exit_code == 2 and error.kind == "spec" and error.field == field
 
 
 def test_a_symlink_that_stays_inside_works(runtime: afmpeg.Runtime, linked_root: tuple[Path, Path]) -> None:
@@ -306,14 +328,322 @@ def test_hls_segments_cannot_be_written_outside_the_root(
     assert _disk(tmp_path) == before_disk
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: the hls muxer logs 'Failed to open file' for a segment or playlist it cannot open and the "
-    "job still succeeds (also with a missing directory); nothing escapes (see above), but the job should fail",
-)
 @pytest.mark.parametrize("job", [HLS_OUTSIDE, HLS_THROUGH_LINK], ids=["segments-above-root", "through-dir-link"])
 def test_an_hls_job_that_cannot_open_its_files_fails(
-    runtime: afmpeg.Runtime, linked_root: tuple[Path, Path], job: dict
+    runtime: afmpeg.Runtime, linked_root: tuple[Path, Path], tmp_path: Path, job: dict
 ) -> None:
+    # hls only logs "Failed to open file" for a segment or playlist it cannot open: the engine fails the job itself
     root, _ = linked_root
+    before = _disk(tmp_path)
     _expect_refused(lambda: runtime.call(job, fs=str(root), time_limit=TIME_LIMIT), SPEC_OR_NC)
+    assert _disk(tmp_path) == before
+
+
+def test_hls_segments_above_the_root_are_a_spec_error_naming_format_options(
+    runtime: afmpeg.Runtime, video: bytes
+) -> None:
+    fs = _memory_tree(video)
+    before = {p: fs.cat_file(p) for p in fs.find("/")}
+    with pytest.raises(afmpeg.JobSpecError, match=r'"\.\./seg0\.ts", a file the hls muxer opens, is outside') as info:
+        runtime.call(HLS_OUTSIDE, fs=fs, root="/jail", time_limit=TIME_LIMIT)
+    assert info.value.exit_code == 2 and info.value.kind == "spec"
+    assert info.value.field == "outputs[0].format_options"
+    assert {p: fs.cat_file(p) for p in fs.find("/")} == before
+
+
+def _hls(path: str = "index.m3u8", **format_options: str) -> dict[str, Any]:
+    # hls_time 0.05 cuts the 0.2 s tone into several segments: a failure surfaces while packets are written,
+    # not only in the trailer
+    return process(out=path, format="hls", format_options={"hls_time": "0.05", **format_options})
+
+
+HLS_MISSING_DIRS = [
+    ("segment-dir", _hls(hls_segment_filename="nodir/seg%d.ts"), "nodir/seg0.ts"),
+    ("playlist-dir", _hls("nodir/index.m3u8"), "nodir/index0.ts"),
+    (
+        "segment-dir-in-trailer",
+        process(out="index.m3u8", format="hls", format_options={"hls_segment_filename": "nodir/seg%d.ts"}),
+        "nodir/seg0.ts",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "job", "name"), HLS_MISSING_DIRS, ids=[c[0] for c in HLS_MISSING_DIRS])
+@pytest.mark.parametrize("where", ["memory", "local"])
+def test_an_hls_job_whose_directory_is_missing_fails(
+    runtime: afmpeg.Runtime, video: bytes, tmp_path: Path, where: str, case: str, job: dict, name: str
+) -> None:
+    fs: Any = _memory_tree(video)
+    kwargs: dict[str, Any] = {"fs": fs, "root": "/jail"}
+    if where == "local":
+        (tmp_path / "root").mkdir()
+        (tmp_path / "root" / "tone.wav").write_bytes(TONE)
+        kwargs = {"fs": str(tmp_path / "root")}
+
+    def snapshot() -> Any:
+        return {p: fs.cat_file(p) for p in fs.find("/")} if where == "memory" else _disk(tmp_path)
+
+    before = snapshot()
+    with pytest.raises(afmpeg.ProcessingError) as info:
+        runtime.call(job, time_limit=TIME_LIMIT, **kwargs)
+    assert info.value.exit_code == 1 and info.value.kind == "processing"
+    assert info.value.field == "outputs[0]"
+    assert f'the hls muxer could not create "{name}"' in str(info.value)
+    assert "directory does not exist" in str(info.value)
+    assert snapshot() == before  # a failed job publishes nothing, not even the playlist
+
+
+def test_hls_ignore_io_errors_is_honoured_but_not_for_paths_outside(runtime: afmpeg.Runtime, video: bytes) -> None:
+    # the muxer's own option says to carry on past files it cannot write: the job asked for that
+    fs = _memory_tree(video)
+    runtime.call(
+        _hls(hls_segment_filename="nodir/seg%d.ts", ignore_io_errors="1"), fs=fs, root="/jail", time_limit=TIME_LIMIT
+    )
+    assert fs.exists("/jail/index.m3u8") and not fs.exists("/jail/nodir")
+    # ... but a file outside the job's filesystem stays a spec error
+    fs = _memory_tree(video)
+    with pytest.raises(afmpeg.JobSpecError, match="outside the job's filesystem"):
+        runtime.call(
+            _hls(hls_segment_filename="../seg%d.ts", ignore_io_errors="1"), fs=fs, root="/jail", time_limit=TIME_LIMIT
+        )
+    assert not fs.exists("/seg0.ts")
+
+
+# ---------------------------------------------------------------- ".." is refused by the engine, naming the field
+
+DOTDOT_PATHS = ["../x.mp4", "./../x.mp4", "sub/../../x.mp4", "/../x.mp4", "file:../x.mp4", "sub/../../jail/tone.wav"]
+
+
+@pytest.mark.parametrize("path", DOTDOT_PATHS)
+@pytest.mark.parametrize("side", ["input", "output"])
+def test_a_path_that_climbs_above_the_root_is_a_spec_error(
+    runtime: afmpeg.Runtime, video: bytes, side: str, path: str
+) -> None:
+    # lexically above the root at any point, even if it would come back in: refused while the spec is read, so the
+    # filesystem is never asked anything and nothing is written
+    fs = _memory_tree(video)
+    fs.pipe_file("/x.mp4", video)  # what the input would find outside the root
+    before = {p: fs.cat_file(p) for p in fs.find("/")}
+    job = process(path) if side == "input" else process(out=path)
+    fs.paths.clear()
+    with pytest.raises(afmpeg.JobSpecError) as info:
+        runtime.call(job, fs=fs, root="/jail", time_limit=TIME_LIMIT)
+    field = "inputs[0].path" if side == "input" else "outputs[0].path"
+    assert info.value.exit_code == 2 and info.value.kind == "spec"
+    assert info.value.field == field
+    assert str(info.value).startswith(f'{field}: "{path}" is outside the job\'s filesystem')
+    assert fs.paths == []
+    assert {p: fs.cat_file(p) for p in fs.find("/")} == before
+
+
+def test_a_frames_path_above_the_root_is_a_spec_error(runtime: afmpeg.Runtime, video: bytes) -> None:
+    fs = _memory_tree(video)
+    fs.paths.clear()
+    with pytest.raises(afmpeg.JobSpecError) as info:
+        runtime.call(FRAMES, fs=fs, root="/jail", time_limit=TIME_LIMIT)
+    assert info.value.field == "path" and "outside the job's filesystem" in str(info.value)
+    assert fs.paths == []
+
+
+def test_dotdot_that_stays_inside_the_root_works(runtime: afmpeg.Runtime, video: bytes) -> None:
+    # the control: ".." below the top is an ordinary path
+    fs = _memory_tree(video)
+    runtime.call(process("sub/../tone.wav", out="sub/../sub/ok.wav"), fs=fs, root="/jail", time_limit=TIME_LIMIT)
+    assert fs.cat_file("/jail/sub/ok.wav")[:4] == b"RIFF"
+
+
+# ---------------------------------------------------------------- lists inside an input's content
+
+# An upload named like media whose content is a list of other files (an ffconcat list, an HLS playlist) must not be
+# read as that list: it would pull other files of the job's root (here private/secret.wav) into the job's output. A
+# list format is read only when the job asks for it: "format": "concat", or inputs[].concat.
+SECRET = make_wav(seconds=0.2, freq=1234.0)
+SECRET_PCM = SECRET[44:]  # make_wav writes the plain 44-byte header
+FFCONCAT = b"ffconcat version 1.0\nfile private/secret.wav\n"
+M3U8 = b"#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:1\n#EXTINF:0.2,\nprivate/secret.wav\n#EXT-X-ENDLIST\n"
+LIST_REFUSED = (
+    r'^inputs\[0\]: "upload\.mp4" looks like a list of other files to read \(format "concat"\); list formats are '
+    r'only opened when asked for explicitly with "format": "concat"'
+)
+MEMBER_REFUSED = r'^inputs\[0\]: a file the concat list names is itself a list of other files to read'
+UPLOAD = {"path": "upload.mp4"}
+
+
+def _wav_pcm(data: bytes) -> bytes:
+    with wave.open(io.BytesIO(data)) as w:
+        return w.readframes(w.getnframes())
+
+
+def _upload_tree(content: bytes = FFCONCAT) -> RecordingFS:
+    fs = RecordingFS()
+    fs.pipe_file("/jail/tone.wav", TONE)
+    fs.pipe_file("/jail/private/secret.wav", SECRET)
+    fs.pipe_file("/jail/upload.mp4", content)
+    return fs
+
+
+def _no_secret_anywhere_else(fs: afmpeg.MemoryFS) -> None:
+    for path in fs.find("/"):
+        if path != "/jail/private/secret.wav":
+            assert SECRET_PCM[400:2400] not in fs.cat_file(path), path
+
+
+def _job(op: str, inp: dict[str, Any]) -> dict[str, Any]:
+    if op == "probe":
+        return {"op": "probe", "version": 9, "inputs": [inp]}
+    if op == "frames":
+        return {"op": "frames", "version": 9, "inputs": [inp], "select": {"timestamp": 0}, "path": "f%d.png"}
+    return {"op": "process", "version": 9, "inputs": [inp], "outputs": [{"path": "out.wav"}]}
+
+
+def test_native_ffmpeg_reads_the_file_an_uploaded_list_names(native_ffmpeg: str, tmp_path: Path) -> None:
+    # the threat is real: FFmpeg detects the list by its content, whatever the name, and reads what it names
+    (tmp_path / "private").mkdir()
+    (tmp_path / "private" / "secret.wav").write_bytes(SECRET)
+    (tmp_path / "upload.mp4").write_bytes(FFCONCAT)
+    out = run_native(native_ffmpeg, "-i", str(tmp_path / "upload.mp4"), "-f", "s16le", "-")
+    assert out == SECRET_PCM
+
+
+@pytest.mark.parametrize("op", ["probe", "process", "frames"])
+def test_an_uploaded_concat_list_is_not_read_as_one(runtime: afmpeg.Runtime, op: str) -> None:
+    fs = _upload_tree()
+    fs.paths.clear()
+    if op == "probe":
+        info = runtime.call(_job(op, UPLOAD), fs=fs, root="/jail", time_limit=TIME_LIMIT)["inputs"][0]
+        assert re.search(LIST_REFUSED, info["error"]), info
+        assert info["error_kind"] == "invalid_data" and "streams" not in info and "format" not in info
+    else:
+        with pytest.raises(afmpeg.InvalidData, match=LIST_REFUSED) as error:
+            runtime.call(_job(op, UPLOAD), fs=fs, root="/jail", time_limit=TIME_LIMIT)
+        assert error.value.exit_code == 1 and error.value.kind == "invalid_data"
+        assert error.value.field == "inputs[0]"
+    assert "/jail/private/secret.wav" not in fs.paths  # not opened, not even looked at
+    assert sorted(fs.find("/")) == ["/jail/private/secret.wav", "/jail/tone.wav", "/jail/upload.mp4"]
+    _no_secret_anywhere_else(fs)
+
+
+def test_an_uploaded_concat_list_is_not_read_from_a_local_root(runtime: afmpeg.Runtime, tmp_path: Path) -> None:
+    # a local root, as the CLI and the helpers use: the directory holds more than the one upload
+    (tmp_path / "private").mkdir()
+    (tmp_path / "private" / "secret.wav").write_bytes(SECRET)
+    (tmp_path / "upload.mp4").write_bytes(FFCONCAT)
+    before = _disk(tmp_path)
+    with pytest.raises(afmpeg.InvalidData, match=LIST_REFUSED):
+        runtime.call(_job("process", UPLOAD), fs=str(tmp_path), time_limit=TIME_LIMIT)
+    assert _disk(tmp_path) == before
+
+
+def test_the_jobs_own_format_whitelist_does_not_let_a_probed_list_in(runtime: afmpeg.Runtime) -> None:
+    fs = _upload_tree()
+    fs.paths.clear()
+    inp = {"path": "upload.mp4", "options": {"format_whitelist": "concat,wav"}}
+    with pytest.raises(afmpeg.InvalidData, match=LIST_REFUSED):
+        runtime.call(_job("process", inp), fs=fs, root="/jail", time_limit=TIME_LIMIT)
+    assert "/jail/private/secret.wav" not in fs.paths
+    # ... and it still restricts what is probed
+    with pytest.raises(afmpeg.ProcessingError, match="Format not on whitelist"):
+        inp = {"path": "tone.wav", "options": {"format_whitelist": "mp3"}}
+        runtime.call(_job("process", inp), fs=fs, root="/jail", time_limit=TIME_LIMIT)
+
+
+LISTED = b"ffconcat version 1.0\nfile tone.wav\nfile upload.mp4\n"
+MEMBER_CASES = [
+    ("concat-input", {"concat": ["tone.wav", "upload.mp4"]}),
+    ("concat-input-first", {"concat": ["upload.mp4", "tone.wav"]}),
+    ("explicit-concat-list", {"path": "list.txt", "format": "concat"}),
+]
+
+
+@pytest.mark.parametrize(("case", "inp"), MEMBER_CASES, ids=[c[0] for c in MEMBER_CASES])
+@pytest.mark.parametrize("op", ["probe", "process"])
+def test_a_list_named_by_a_concat_input_is_not_read_either(
+    runtime: afmpeg.Runtime, op: str, case: str, inp: dict[str, Any]
+) -> None:
+    # the job asked for a list, not for the lists its members might hold
+    fs = _upload_tree()
+    fs.pipe_file("/jail/list.txt", LISTED)
+    fs.paths.clear()
+    if op == "probe" and case != "concat-input-first":
+        # probing opens only the first member: the list is not reached
+        info = runtime.call(_job(op, inp), fs=fs, root="/jail", time_limit=TIME_LIMIT)["inputs"][0]
+        assert info.get("format") == "concat", info
+    elif op == "probe":
+        info = runtime.call(_job(op, inp), fs=fs, root="/jail", time_limit=TIME_LIMIT)["inputs"][0]
+        assert re.search(MEMBER_REFUSED, info["error"]) and info["error_kind"] == "invalid_data", info
+    else:
+        with pytest.raises(afmpeg.InvalidData, match=MEMBER_REFUSED) as error:
+            runtime.call(_job(op, inp), fs=fs, root="/jail", time_limit=TIME_LIMIT)
+        assert error.value.exit_code == 1 and error.value.field == "inputs[0]"
+        assert not fs.exists("/jail/out.wav")
+    assert "/jail/private/secret.wav" not in fs.paths
+    _no_secret_anywhere_else(fs)
+
+
+@pytest.mark.parametrize("op", ["probe", "process"])
+def test_an_uploaded_hls_playlist_is_not_read_as_one(runtime: afmpeg.Runtime, op: str) -> None:
+    # hls is not linked into the lean build: the playlist is then no media at all; if a build links it, the
+    # engine's refusal of probed list formats must cover it
+    linked = any(d["name"] == "hls" for d in runtime.call({"op": "capabilities"})["demuxers"])
+    expected = LIST_REFUSED.replace('"concat"', '"hls"') if linked else "Invalid data"
+    fs = _upload_tree(M3U8)
+    fs.paths.clear()
+    if op == "probe":
+        info = runtime.call(_job(op, UPLOAD), fs=fs, root="/jail", time_limit=TIME_LIMIT)["inputs"][0]
+        assert re.search(expected, info["error"]) and info["error_kind"] == "invalid_data", info
+    else:
+        with pytest.raises(afmpeg.InvalidData, match=expected):
+            runtime.call(_job(op, UPLOAD), fs=fs, root="/jail", time_limit=TIME_LIMIT)
+    assert "/jail/private/secret.wav" not in fs.paths
+    _no_secret_anywhere_else(fs)
+
+
+def test_an_explicit_concat_list_still_reads_what_it_names(
+    runtime: afmpeg.Runtime, native_ffmpeg: str, tmp_path: Path
+) -> None:
+    # the job author asked for the list: its files are read (the engine's result equals native FFmpeg's)
+    listing = b"ffconcat version 1.0\nfile tone.wav\nfile private/secret.wav\n"
+    fs = _upload_tree()
+    fs.pipe_file("/jail/list.txt", listing)
+    info = runtime.call(_job("probe", {"path": "list.txt", "format": "concat"}), fs=fs, root="/jail")["inputs"][0]
+    assert info["format"] == "concat" and [s["codec"] for s in info["streams"]] == ["pcm_s16le"]
+    runtime.call(_job("process", {"path": "list.txt", "format": "concat"}), fs=fs, root="/jail", time_limit=TIME_LIMIT)
+    ours = _wav_pcm(fs.cat_file("/jail/out.wav"))
+    assert ours == TONE[44:] + SECRET_PCM
+    (tmp_path / "private").mkdir()
+    (tmp_path / "private" / "secret.wav").write_bytes(SECRET)
+    (tmp_path / "tone.wav").write_bytes(TONE)
+    (tmp_path / "list.txt").write_bytes(listing)
+    assert run_native(native_ffmpeg, "-f", "concat", "-i", str(tmp_path / "list.txt"), "-f", "s16le", "-") == ours
+    # a plain list (no "ffconcat" header) too: with "format" nothing needs detecting
+    fs.pipe_file("/jail/plain.txt", b"file 'tone.wav'\n")
+    runtime.call(_job("process", {"path": "plain.txt", "format": "concat"}), fs=fs, root="/jail", time_limit=TIME_LIMIT)
+    assert _wav_pcm(fs.cat_file("/jail/out.wav")) == TONE[44:]
+
+
+def test_a_concat_input_still_joins_its_files(runtime: afmpeg.Runtime) -> None:
+    fs = _upload_tree()
+    runtime.call(_job("process", {"concat": ["tone.wav", "private/secret.wav"]}), fs=fs, root="/jail")
+    assert _wav_pcm(fs.cat_file("/jail/out.wav")) == TONE[44:] + SECRET_PCM
+
+
+# Every linked demuxer, reviewed for opening files named inside its input. A demuxer newly linked into the module
+# fails this test until someone decides which set it belongs to; one that reads named files must also be in the
+# engine's demuxer_reads_named_files() (engine/src/confine.c), so that probing never picks it.
+READS_NAMED_FILES = {"concat"}
+READS_ONLY_ITS_INPUT = {
+    "aac", "ass", "flac", "gif", "h264", "hevc", "matroska,webm", "mp3", "mpegts", "ogg", "f32le", "s16be", "s16le",
+    "u8", "rawvideo", "srt", "wav", "webvtt", "jpeg_pipe", "png_pipe",
+    "image2",  # opens the files of the job's own path pattern, never names from the content
+    "mov,mp4,m4a,3gp,3g2,mj2",  # external data references only with its "enable_drefs" option (off by default)
+}
+
+
+def test_every_linked_demuxer_was_reviewed_for_reading_named_files(runtime: afmpeg.Runtime) -> None:
+    caps = runtime.call({"op": "capabilities"})
+    linked = {d["name"] for d in caps["demuxers"]}
+    assert linked - READS_NAMED_FILES - READS_ONLY_ITS_INPUT == set()
+    assert READS_NAMED_FILES & linked  # the refusal above is tested against a linked list format
+    # and whatever a demuxer opens, it opens as a plain file: no other protocol (subfile:, concat:, data:, crypto:,
+    # ...) is linked for content to reach
+    assert caps["protocols"] == {"input": ["file"], "output": ["file"]}

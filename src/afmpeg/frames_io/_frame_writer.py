@@ -1,0 +1,162 @@
+""":func:`write_frames`: an iterator of frames encoded into a video file, streamed through a bounded pipe."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from fractions import Fraction
+from typing import Any
+
+from ..errors import AfmpegError
+from ..limits import CancelToken
+from ..progress import Progress
+from ..results import ProcessResult
+from ..runtime import UNSET, Runtime
+from ..wasi.pipes import Pipe, device_path
+from ._arguments import _rate, _runtime
+from ._frame_encoder import _FrameEncoder
+from ._jobs import _run_kw
+from ._layout import _resolve_size
+from ._pipe_job import DEFAULT_BUFFER_FRAMES, MIN_PIPE_BYTES, _PipeJob
+
+
+def write_frames(
+    dst: str | os.PathLike[str],
+    frames: Iterable[Any],
+    *,
+    fps: float | str | Fraction,
+    codec: str | None = "libopenh264",
+    pix_fmt: str | None = "yuv420p",
+    size: tuple[int, int] | None = None,
+    in_pix_fmt: str | None = None,
+    options: Mapping[str, str] | None = None,
+    format: str | None = None,
+    format_options: Mapping[str, str] | None = None,
+    vf: str | None = None,
+    scale_flags: str = "bicubic",
+    audio: str | None = None,
+    audio_codec: str | None = None,
+    duration: float | None = None,
+    metadata: Mapping[str, str] | None = None,
+    buffer_frames: int = DEFAULT_BUFFER_FRAMES,
+    runtime: Runtime | None = None,
+    fs: Any = None,
+    root: str | None = None,
+    memory_limit: int | None = UNSET,
+    time_limit: float | None = UNSET,
+    output_limit: int | None = UNSET,
+    cancel: CancelToken | None = None,
+    progress: Callable[[Progress], None] | None = None,
+) -> ProcessResult:
+    """Encode an iterator of frames (NumPy arrays or PIL images) into the video file ``dst``, streaming.
+
+    The frames are consumed one at a time in the calling thread and handed to the engine through a bounded pipe:
+    a long or endless generator never sits in memory, and a slow encoder makes the producer wait.
+
+    Args:
+        dst: the output path on ``fs`` (default: the runtime's filesystem). Published only if the job succeeds.
+        frames: arrays of ``uint8`` (``H×W`` gray, ``H×W×3`` RGB, ``H×W×4`` RGBA) or ``uint16`` (gray16 / RGB48 /
+            RGBA64), or PIL images (RGB, RGBA, L, I;16; other modes are converted to RGB/RGBA). The first frame
+            fixes the size and format; every later one must match.
+        fps: the frame rate (``30``, ``"30000/1001"``, ``Fraction(24000, 1001)``).
+        codec: the video encoder (default ``"libopenh264"``; e.g. ``"mpeg4"``, ``"png"``, ``"rawvideo"``,
+            ``None`` for the muxer's default).
+        pix_fmt: the encoded pixel format (default ``"yuv420p"``; ``None`` lets the encoder choose).
+        size: ``(width, height)`` to scale to (default: the frames' size).
+        in_pix_fmt: the arrays' pixel format when it is not the one implied (``"bgr24"`` for OpenCV images,
+            ``"bgra"``, ``"yuv420p"``, ...).
+        options: encoder options (``{"b": "2M", "g": "60"}``); ``format``/``format_options``: the muxer.
+        vf: a video filter chain applied before scaling; ``scale_flags``: swscale flags of the conversion.
+        audio: the path of a media file on ``fs`` whose first audio stream is added (encoded with
+            ``audio_codec``, default the muxer's). It plays to its end unless ``duration`` cuts the output.
+        duration: cut the output at this many seconds.
+        metadata: container tags.
+        buffer_frames: frames the pipe holds (at least 64 KiB).
+        runtime, fs, root, memory_limit, time_limit, output_limit, cancel, progress: as for :meth:`Runtime.run`.
+
+    Returns:
+        The job's :class:`~afmpeg.ProcessResult`.
+
+    Raises:
+        Whatever the frames iterator raises (the job is cancelled first and nothing is written); the job's
+        error (:class:`~afmpeg.ProcessingError`, limits, :class:`~afmpeg.Cancelled`, ...);
+        ``ValueError``/``TypeError`` for a frame of the wrong kind, size or format (the job is cancelled).
+    """
+    rt = _runtime(runtime)
+    path = os.fspath(dst)
+    rate = _rate(fps)
+    if not isinstance(buffer_frames, int) or buffer_frames < 1:
+        raise ValueError("buffer_frames must be a positive integer")
+    encoder = _FrameEncoder(in_pix_fmt)
+    it = iter(frames)
+    try:
+        first = next(it)
+    except StopIteration:
+        raise ValueError("write_frames needs at least one frame") from None
+    first_bytes = encoder.encode(first)
+    layout = encoder.layout
+    assert layout is not None
+    chain = [vf] if vf else []
+    if size is not None:
+        w, h = _resolve_size(size, layout.width, layout.height)
+        chain.append(f"scale={w}:{h}:flags={scale_flags}")
+    if pix_fmt is not None:
+        if size is None:
+            chain.append(f"scale=flags={scale_flags}")  # the conversion's flags (a no-op scale otherwise)
+        chain.append(f"format={pix_fmt}")
+    name = "in0"
+    video_in = {
+        "path": device_path(name),
+        "format": "rawvideo",
+        "options": {"video_size": f"{layout.width}x{layout.height}", "pixel_format": layout.pix_fmt, "framerate": rate},
+    }
+    graph = f"[0:v]{','.join(chain) or 'null'}[v]"
+    output: dict[str, Any] = {"path": path, "map": ["[v]"]}
+    inputs: list[dict[str, Any]] = [video_in]
+    if audio is not None:
+        inputs.append({"path": os.fspath(audio)})
+        graph += ";[1:a]anull[a]"
+        output["map"].append("[a]")
+        if audio_codec is not None:
+            output["audio_codec"] = audio_codec
+    if codec is not None:
+        output["video_codec"] = codec
+    if options:
+        output["options"] = dict(options)
+    if format is not None:
+        output["format"] = format
+    if format_options:
+        output["format_options"] = dict(format_options)
+    if duration is not None:
+        output["duration"] = float(duration)
+    if metadata:
+        output["metadata"] = dict(metadata)
+    job = {"op": "process", "version": 9, "inputs": inputs, "filter": graph, "outputs": [output]}
+    pipe = Pipe(max(buffer_frames * layout.nbytes, MIN_PIPE_BYTES))
+    run_kw = _run_kw(fs, root, memory_limit, time_limit, progress)
+    run_kw["output_limit"] = output_limit
+    pj = _PipeJob(rt, job, pipe, name, guest_writes=False, cancel=cancel, run_kw=run_kw)
+    pj.start()
+    end = object()
+    try:
+        data: memoryview | bytes | None = first_bytes
+        while data is not None:
+            try:
+                pipe.write_all(data)
+            except BrokenPipeError:
+                break  # the job stopped reading: it ended (its outcome is below)
+            frame = next(it, end)  # one frame at a time: the producer runs only as fast as the engine reads
+            data = None if frame is end else encoder.encode(frame)
+    except BaseException:
+        pj.stop()  # cancelled before EOF reaches the engine: nothing is published
+        raise
+    pipe.close_write()  # EOF: the engine finishes the file
+    try:
+        pj.thread.join()
+    except BaseException:  # e.g. Ctrl-C while the engine finishes
+        pj.stop()
+        raise
+    pj.raise_error()
+    if pj.result is None:  # pragma: no cover - the thread always sets one of result / error
+        raise AfmpegError("the write_frames job ended without a result")
+    return pj.result
