@@ -1,8 +1,8 @@
 """Open file descriptions: what an fd refers to (devices, captured streams, directories, files).
 
 Handles raise :class:`WasiError` for expected failures. Files opened for writing share a :class:`Spool` (the
-file's content in memory) so that seek-and-overwrite works on every backend; read-only files stream from the
-backend's file object.
+file's pending content, in memory or spooled to local disk; see :mod:`.spool`) so that seek-and-overwrite works on
+every backend; read-only files stream from the backend's file object.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from .errors import WasiError
 
 if TYPE_CHECKING:
     from .mounts import FsspecMount, Mount
+    from .spool import SpoolFile
+    from .stoppable import StoppableCalls
 
 
 @dataclass
@@ -222,13 +224,14 @@ class OutputBudget:
 
 
 class Spool:
-    """The in-memory content of a file opened for writing, shared by every fd open on that path.
+    """The pending content of a file opened for writing (a :class:`~afmpeg.wasi.spool.SpoolFile`), shared by every fd
+    open on that path.
 
     It stays pending (visible to the guest: re-opening the path sees it) until the call ends; the mount publishes
     it to the filesystem only if the call succeeded (see :meth:`FsspecMount.publish`).
     """
 
-    def __init__(self, mount: FsspecMount, rel: str, data: bytearray, *, dirty: bool, mtime_ns: int) -> None:
+    def __init__(self, mount: FsspecMount, rel: str, data: SpoolFile, *, dirty: bool, mtime_ns: int) -> None:
         self.mount = mount
         self.rel = rel
         self.data = data
@@ -237,15 +240,27 @@ class Spool:
         self.refs = 0
         self.mtime_ns = mtime_ns
 
+    @property
+    def size(self) -> int:
+        """The file's current size in bytes."""
+        return self.data.size
+
     def touch(self) -> None:
         self.dirty = True
         self.mtime_ns = time.time_ns()
 
     def grow_to(self, size: int) -> None:
-        """Account for the file growing to ``size`` bytes against the call's output budget (``EFBIG`` beyond)."""
-        extra = size - len(self.data)
+        """Account for the file growing to ``size`` bytes against the call's output budget (``EFBIG`` beyond), and
+        make room for it (the content may move from memory to disk)."""
+        extra = size - self.data.size
         if extra > 0:
-            self.mount.budget.charge(extra)
+            budget = self.mount.budget
+            budget.charge(extra)
+            try:
+                self.data.prepare(size, self.rel)
+            except BaseException:
+                budget.used -= extra  # nothing was written
+                raise
 
 
 class SpoolHandle(Handle):
@@ -267,20 +282,24 @@ class SpoolHandle(Handle):
         self.pos += len(data)
         return data
 
+    def readinto(self, view: memoryview) -> int:
+        if not self.readable:
+            raise WasiError(c.EBADF)
+        n = self.spool.data.readinto(view, self.pos)
+        self.pos += n
+        return n
+
     def pread(self, n: int, offset: int) -> bytes:
         if not self.readable:
             raise WasiError(c.EBADF)
-        return bytes(self.spool.data[offset : offset + n])
+        return self.spool.data.pread(n, offset)
 
     def _write_at(self, data: bytes, offset: int) -> int:
-        buf = self.spool.data
         end = offset + len(data)
         if end > c.MAX_OFFSET:
             raise WasiError(c.EFBIG)
         self.spool.grow_to(end)
-        if offset > len(buf):
-            buf.extend(bytes(offset - len(buf)))  # a write past the end leaves a zero-filled hole
-        buf[offset:end] = data
+        self.spool.data.pwrite(data, offset)  # a write past the end leaves a zero-filled hole
         self.spool.touch()
         return end
 
@@ -288,7 +307,7 @@ class SpoolHandle(Handle):
         if not self.writable:
             raise WasiError(c.EBADF)
         if self.append:
-            self.pos = len(self.spool.data)
+            self.pos = self.spool.size
         self.pos = self._write_at(data, self.pos)
         return len(data)
 
@@ -296,12 +315,12 @@ class SpoolHandle(Handle):
         if not self.writable:
             raise WasiError(c.EBADF)
         if self.append:  # as on Linux: pwrite on an O_APPEND fd appends
-            offset = len(self.spool.data)
+            offset = self.spool.size
         self._write_at(data, offset)
         return len(data)
 
     def seek(self, offset: int, whence: int) -> int:
-        self.pos = seek_target(self.pos, len(self.spool.data), offset, whence)
+        self.pos = seek_target(self.pos, self.spool.size, offset, whence)
         return self.pos
 
     def tell(self) -> int:
@@ -310,23 +329,19 @@ class SpoolHandle(Handle):
     def stat(self) -> Stat:
         mount = self.spool.mount
         ino = 0 if self.spool.unlinked else mount.ino(self.spool.rel)
-        return Stat(c.FILETYPE_REGULAR_FILE, len(self.spool.data), self.spool.mtime_ns, ino, mount.dev)
+        return Stat(c.FILETYPE_REGULAR_FILE, self.spool.size, self.spool.mtime_ns, ino, mount.dev)
 
     def set_size(self, size: int) -> None:
         if not self.writable:
             raise WasiError(c.EINVAL)
-        buf = self.spool.data
-        if size < len(buf):
-            del buf[size:]
-        else:
-            self.spool.grow_to(size)
-            buf.extend(bytes(size - len(buf)))
+        self.spool.grow_to(size)
+        self.spool.data.truncate(size)
         self.spool.touch()
 
     def allocate(self, offset: int, length: int) -> None:
         if not self.writable:
             raise WasiError(c.EBADF)
-        if offset + length > len(self.spool.data):
+        if offset + length > self.spool.size:
             self.set_size(offset + length)
 
     def sync(self) -> None:
@@ -340,21 +355,45 @@ class SpoolHandle(Handle):
 
 
 class ReadHandle(Handle):
-    """A read-only regular file served straight from an fsspec file object (seekable, ranged reads)."""
+    """A read-only regular file served straight from an fsspec file object (seekable, ranged reads).
+
+    With ``calls`` (remote backends) every read of the file object goes through it, so that a job being stopped
+    does not wait for a slow fetch (see :mod:`.stoppable`); a read given up that way leaves the file object busy in a
+    helper thread, so the handle then fails every further read with ``EIO`` and leaves the closing to that thread.
+    """
 
     filetype = c.FILETYPE_REGULAR_FILE
     readable = True
 
-    def __init__(self, fobj: Any, st: Stat) -> None:
+    def __init__(self, fobj: Any, st: Stat, calls: StoppableCalls | None = None) -> None:
         self.f = fobj
         self.st = st
         self.pos = 0
         self.fpos = 0  # where the underlying object is positioned: seek it only when that differs
+        self.calls = calls
+        self.lost = False  # a read was given up while the file object was still busy with it
 
     def _sync_pos(self, pos: int) -> None:
         if self.fpos != pos:
             self.f.seek(pos)
             self.fpos = pos
+
+    def _read_at(self, n: int, offset: int) -> bytes:
+        self._sync_pos(offset)
+        data = self.f.read(n)
+        self.fpos = offset + len(data)
+        return data
+
+    def _stoppable_read(self, n: int, offset: int) -> bytes:
+        assert self.calls is not None
+        if self.lost or self.f is None:
+            raise WasiError(c.EIO)
+        try:
+            return self.calls(self._read_at, n, offset)
+        except BaseException:
+            if self.calls.abandoned:
+                self.lost = True
+            raise
 
     def read(self, n: int) -> bytes:
         data = self.pread(n, self.pos)
@@ -362,6 +401,12 @@ class ReadHandle(Handle):
         return data
 
     def readinto(self, view: memoryview) -> int:
+        if self.calls is not None and self.calls.should_stop is not None:
+            # the read may run in a helper thread, which must never write into guest memory: copy it here
+            data = self._stoppable_read(len(view), self.pos)
+            view[: len(data)] = data
+            self.pos += len(data)
+            return len(data)
         if not hasattr(self.f, "readinto"):
             return super().readinto(view)
         self._sync_pos(self.pos)
@@ -371,10 +416,9 @@ class ReadHandle(Handle):
         return n
 
     def pread(self, n: int, offset: int) -> bytes:
-        self._sync_pos(offset)
-        data = self.f.read(n)
-        self.fpos = offset + len(data)
-        return data
+        if self.calls is not None:
+            return self._stoppable_read(n, offset)
+        return self._read_at(n, offset)
 
     def seek(self, offset: int, whence: int) -> int:
         self.pos = seek_target(self.pos, self.st.size, offset, whence)
@@ -388,5 +432,9 @@ class ReadHandle(Handle):
 
     def close(self) -> None:
         f, self.f = self.f, None
-        if f is not None:
+        if f is None:
+            return
+        if self.lost and self.calls is not None:
+            self.calls.after(f.close)  # once the read given up on is over
+        else:
             f.close()

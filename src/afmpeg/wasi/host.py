@@ -125,11 +125,24 @@ class WasiCall:
         self._size = 0
         self.closed = False
         #: set by the runtime for jobs with a time limit or cancel token: true once the job must stop
-        self.should_stop: Callable[[], bool] | None = None
+        self.should_stop = None
+
+    @property
+    def should_stop(self) -> Callable[[], bool] | None:
+        """The job's stop condition (set by the runtime for jobs with a time limit or cancel token): true once the
+        job must stop. Blocking host calls poll it: pipes, ``poll_oneoff`` sleeps, remote filesystem requests."""
+        return self._should_stop
+
+    @should_stop.setter
+    def should_stop(self, value: Callable[[], bool] | None) -> None:
+        self._should_stop = value
+        self.root_mount.should_stop = value
+        self.tmp_mount.should_stop = value
 
     # ------------------------------------------------------------------ plumbing
 
     def set_memory(self, memory: Any) -> None:
+        """Attach the instance's linear memory (before the guest runs)."""
         self.memory = memory
         self.memory_ref = ctypes.addressof(memory)
 
@@ -280,19 +293,23 @@ class WasiCall:
     # ------------------------------------------------------------------ args / env / clocks / random / process
 
     def args_sizes_get(self, argc_ptr: int, size_ptr: int) -> int:
+        """The number of arguments and their total size."""
         self._put_u32(argc_ptr, len(self.args))
         self._put_u32(size_ptr, sum(len(a) for a in self.args))
         return c.SUCCESS
 
     def args_get(self, argv_ptr: int, buf_ptr: int) -> int:
+        """Copy argv into guest memory."""
         return self._strings_get(self.args, argv_ptr, buf_ptr)
 
     def environ_sizes_get(self, count_ptr: int, size_ptr: int) -> int:
+        """The number of environment variables and their total size."""
         self._put_u32(count_ptr, len(self.env))
         self._put_u32(size_ptr, sum(len(e) for e in self.env))
         return c.SUCCESS
 
     def environ_get(self, env_ptr: int, buf_ptr: int) -> int:
+        """Copy the environment into guest memory (the guest gets an empty one)."""
         return self._strings_get(self.env, env_ptr, buf_ptr)
 
     def _strings_get(self, items: list[bytes], ptrs: int, buf: int) -> int:
@@ -317,12 +334,14 @@ class WasiCall:
         return None
 
     def clock_res_get(self, clock_id: int, out_ptr: int) -> int:
+        """The resolution of a clock."""
         if self._clock_now(clock_id) is None:
             return c.EINVAL
         self._put_u64(out_ptr, 1000)
         return c.SUCCESS
 
     def clock_time_get(self, clock_id: int, precision: int, out_ptr: int) -> int:
+        """The time of a clock, in nanoseconds."""
         now = self._clock_now(clock_id)
         if now is None:
             return c.EINVAL
@@ -330,18 +349,22 @@ class WasiCall:
         return c.SUCCESS
 
     def random_get(self, buf: int, n: int) -> int:
+        """Fill a guest buffer with random bytes from the host's CSPRNG."""
         self._span(buf, n)  # before generating n bytes: n is up to 4 GiB
         self._write_mem(buf, os.urandom(n))
         return c.SUCCESS
 
     def sched_yield(self) -> int:
+        """Yield the processor (a no-op)."""
         return c.SUCCESS
 
     def proc_exit(self, code: int) -> int:
+        """End the guest with an exit code."""
         self.exit_code = code & 0xFFFFFFFF
         return EXIT
 
     def proc_raise(self, sig: int) -> int:
+        """Raising a signal is not supported (ENOSYS)."""
         return c.ENOSYS
 
     def poll_oneoff(self, in_ptr: int, out_ptr: int, nsubs: int, nevents_ptr: int) -> int:
@@ -385,6 +408,7 @@ class WasiCall:
     # ------------------------------------------------------------------ fd operations
 
     def fd_prestat_get(self, fd: int, buf: int) -> int:
+        """Describe a preopened directory."""
         entry = self._entry(fd)
         if entry.preopen is None:
             return c.EBADF
@@ -392,6 +416,7 @@ class WasiCall:
         return c.SUCCESS
 
     def fd_prestat_dir_name(self, fd: int, path_ptr: int, path_len: int) -> int:
+        """The guest path of a preopened directory."""
         entry = self._entry(fd)
         if entry.preopen is None:
             return c.EBADF
@@ -402,6 +427,7 @@ class WasiCall:
         return c.SUCCESS
 
     def fd_fdstat_get(self, fd: int, buf: int) -> int:
+        """A descriptor's type, flags and rights."""
         entry = self._entry(fd)
         self._write_mem(
             buf, _fdstat.pack(entry.handle.filetype, entry.fdflags, entry.rights_base, entry.rights_inheriting)
@@ -409,6 +435,7 @@ class WasiCall:
         return c.SUCCESS
 
     def fd_fdstat_set_flags(self, fd: int, flags: int) -> int:
+        """Change a descriptor's flags (append, nonblock)."""
         entry = self._entry(fd)
         entry.fdflags = flags & 0xFFFF
         if isinstance(entry.handle, SpoolHandle):
@@ -416,6 +443,7 @@ class WasiCall:
         return c.SUCCESS
 
     def fd_fdstat_set_rights(self, fd: int, base: int, inheriting: int) -> int:
+        """Drop rights from a descriptor."""
         entry = self._entry(fd)
         if base & ~entry.rights_base or inheriting & ~entry.rights_inheriting:
             return c.ENOTCAPABLE
@@ -423,22 +451,27 @@ class WasiCall:
         return c.SUCCESS
 
     def fd_filestat_get(self, fd: int, buf: int) -> int:
+        """The attributes of an open file."""
         self._write_filestat(buf, self._entry(fd).handle.stat())
         return c.SUCCESS
 
     def fd_filestat_set_size(self, fd: int, size: int) -> int:
+        """Truncate or extend an open file."""
         self._entry(fd).handle.set_size(_offset(size))
         return c.SUCCESS
 
     def fd_filestat_set_times(self, fd: int, atim: int, mtim: int, flags: int) -> int:
+        """Setting an open file's times is accepted and ignored (the backend keeps its own)."""
         self._entry(fd)
         return c.SUCCESS
 
     def fd_advise(self, fd: int, offset: int, length: int, advice: int) -> int:
+        """Access-pattern advice for a file (accepted and ignored)."""
         self._entry(fd)
         return c.SUCCESS
 
     def fd_allocate(self, fd: int, offset: int, length: int) -> int:
+        """Make sure a file is at least a given size."""
         handle = self._entry(fd).handle
         if _offset(offset) + _offset(length) > c.MAX_OFFSET:
             return c.EFBIG
@@ -446,19 +479,23 @@ class WasiCall:
         return c.SUCCESS
 
     def fd_sync(self, fd: int) -> int:
+        """Flush a file (pending files are published only when the job succeeds)."""
         self._entry(fd).handle.sync()
         return c.SUCCESS
 
     def fd_datasync(self, fd: int) -> int:
+        """Flush a file's data (pending files are published only when the job succeeds)."""
         return self.fd_sync(fd)
 
     def fd_close(self, fd: int) -> int:
+        """Close a descriptor."""
         entry = self._entry(fd)
         del self.fds[fd]
         self._release(entry.handle)
         return c.SUCCESS
 
     def fd_renumber(self, fd: int, to: int) -> int:
+        """Move a descriptor to another number."""
         self._entry(fd)
         self._entry(to)
         if fd == to:
@@ -477,6 +514,7 @@ class WasiCall:
         return handle
 
     def fd_read(self, fd: int, iovs: int, iovs_len: int, nread_ptr: int) -> int:
+        """Read into a list of guest buffers (EOF is a read of 0 bytes)."""
         handle = self._readable(fd)
         total = 0
         for buf, length in self._iovecs(iovs, iovs_len):
@@ -488,6 +526,7 @@ class WasiCall:
         return c.SUCCESS
 
     def fd_pread(self, fd: int, iovs: int, iovs_len: int, offset: int, nread_ptr: int) -> int:
+        """Read at an offset without moving the file position."""
         handle = self._readable(fd)
         offset = _offset(offset)
         total = 0
@@ -508,17 +547,20 @@ class WasiCall:
         return handle, parts[0] if len(parts) == 1 else b"".join(parts)
 
     def fd_write(self, fd: int, iovs: int, iovs_len: int, nwritten_ptr: int) -> int:
+        """Write a list of guest buffers."""
         handle, data = self._gather(fd, iovs, iovs_len)
         self._put_u32(nwritten_ptr, handle.write(data) if data else 0)
         return c.SUCCESS
 
     def fd_pwrite(self, fd: int, iovs: int, iovs_len: int, offset: int, nwritten_ptr: int) -> int:
+        """Write at an offset without moving the file position."""
         handle, data = self._gather(fd, iovs, iovs_len)
         offset = _offset(offset)
         self._put_u32(nwritten_ptr, handle.pwrite(data, offset) if data else 0)
         return c.SUCCESS
 
     def fd_seek(self, fd: int, offset: int, whence: int, out_ptr: int) -> int:
+        """Move the file position."""
         handle = self._entry(fd).handle
         if offset > c.MAX_OFFSET:  # the u64 carries a signed delta
             offset -= 1 << 64
@@ -526,6 +568,7 @@ class WasiCall:
         return c.SUCCESS
 
     def fd_tell(self, fd: int, out_ptr: int) -> int:
+        """The file position."""
         self._put_u64(out_ptr, self._entry(fd).handle.tell())
         return c.SUCCESS
 
@@ -562,6 +605,7 @@ class WasiCall:
         fdflags: int,
         fd_out: int,
     ) -> int:
+        """Open or create a file below a directory descriptor, confined to that tree."""
         fdflags &= 0xFFFF
         dir_entry = self._dir(fd)
         mount, rel, must_be_dir = self._resolve(fd, path_ptr, path_len)
@@ -586,6 +630,7 @@ class WasiCall:
         return c.SUCCESS
 
     def path_filestat_get(self, fd: int, flags: int, path_ptr: int, path_len: int, buf: int) -> int:
+        """The attributes of a file by path."""
         mount, rel, must_be_dir = self._resolve(fd, path_ptr, path_len)
         st = mount.stat(rel)
         if must_be_dir and st.filetype != c.FILETYPE_DIRECTORY:
@@ -596,21 +641,25 @@ class WasiCall:
     def path_filestat_set_times(
         self, fd: int, flags: int, path_ptr: int, path_len: int, atim: int, mtim: int, fst_flags: int
     ) -> int:
+        """Setting a file's times by path is accepted and ignored (ENOENT if it is missing)."""
         mount, rel, _ = self._resolve(fd, path_ptr, path_len)
         mount.stat(rel)
         return c.SUCCESS
 
     def path_create_directory(self, fd: int, path_ptr: int, path_len: int) -> int:
+        """Create a directory (pending until the job succeeds)."""
         mount, rel, _ = self._resolve(fd, path_ptr, path_len)
         mount.mkdir(rel)
         return c.SUCCESS
 
     def path_remove_directory(self, fd: int, path_ptr: int, path_len: int) -> int:
+        """Remove an empty directory (pending until the job succeeds)."""
         mount, rel, _ = self._resolve(fd, path_ptr, path_len)
         mount.rmdir(rel)
         return c.SUCCESS
 
     def path_unlink_file(self, fd: int, path_ptr: int, path_len: int) -> int:
+        """Remove a file (pending until the job succeeds)."""
         mount, rel, must_be_dir = self._resolve(fd, path_ptr, path_len)
         if must_be_dir:  # "x/": a directory (EISDIR) or not one (ENOTDIR); either way not unlinked
             return c.EISDIR if mount.stat(rel).filetype == c.FILETYPE_DIRECTORY else c.ENOTDIR
@@ -618,6 +667,7 @@ class WasiCall:
         return c.SUCCESS
 
     def path_rename(self, fd: int, old_ptr: int, old_len: int, new_fd: int, new_ptr: int, new_len: int) -> int:
+        """Rename a file or directory (pending until the job succeeds)."""
         src_mount, src, _ = self._resolve(fd, old_ptr, old_len)
         dst_mount, dst, _ = self._resolve(new_fd, new_ptr, new_len)
         if src_mount is not dst_mount:
@@ -626,14 +676,17 @@ class WasiCall:
         return c.SUCCESS
 
     def path_readlink(self, fd: int, path_ptr: int, path_len: int, buf: int, buf_len: int, used_ptr: int) -> int:
+        """Read a symbolic link: the guest sees none (EINVAL for an existing file)."""
         mount, rel, _ = self._resolve(fd, path_ptr, path_len)
         mount.stat(rel)  # ENOENT if missing
         return c.EINVAL  # the guest sees no symlinks
 
     def path_symlink(self, old_ptr: int, old_len: int, fd: int, new_ptr: int, new_len: int) -> int:
+        """Symbolic links are refused (ENOTSUP)."""
         return c.ENOTSUP
 
     def path_link(
         self, fd: int, flags: int, old_ptr: int, old_len: int, new_fd: int, new_ptr: int, new_len: int
     ) -> int:
+        """Hard links are refused (ENOTSUP)."""
         return c.ENOTSUP

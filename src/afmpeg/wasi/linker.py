@@ -106,6 +106,7 @@ def register_state(state: WasiCall) -> int:
 
 
 def unregister_state(key: int) -> None:
+    """Forget the state registered under ``key`` (a host call still made with it traps)."""
     _STATES.pop(key, None)
 
 

@@ -6,13 +6,14 @@ Paths given to a mount are mount-relative and already lexically clean (see :func
 from __future__ import annotations
 
 import datetime as _dt
+import errno
+import functools
 import os
 import posixpath
 import shutil
 import time
-import uuid
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from . import constants as c
 from .errors import WasiError
@@ -30,6 +31,10 @@ from .handles import (
     ZeroHandle,
 )
 from .paths import LocalRoot, parent
+from .spool import COPY_CHUNK, MEMORY_PER_FILE, Spooler, SpoolFile, is_side_name, side_name
+from .stoppable import StoppableCalls
+
+T = TypeVar("T")
 
 
 class Mount:
@@ -152,11 +157,12 @@ def is_object_store(fs: Any) -> bool:
 
 
 def is_remote(fs: Any) -> bool:
-    """Whether reads from ``fs`` go over a network (anything but the local disk and fsspec's memory filesystem)."""
+    """Whether reads from ``fs`` go over a network (anything but the local disk and fsspec's memory filesystem; an
+    object store always is remote)."""
     from fsspec.implementations.local import LocalFileSystem
     from fsspec.implementations.memory import MemoryFileSystem
 
-    return not isinstance(_innermost(fs), LocalFileSystem | MemoryFileSystem)
+    return is_object_store(fs) or not isinstance(_innermost(fs), LocalFileSystem | MemoryFileSystem)
 
 
 def _depth(rel: str) -> int:
@@ -167,11 +173,14 @@ class FsspecMount(Mount):
     """A directory tree backed by an fsspec filesystem, below ``root``.
 
     Nothing the guest does changes the backend while the call runs. Reads stream from ``fs.open(path, "rb")``
-    (on remote backends with :data:`REMOTE_READ_OPTIONS`: ranged reads, never the whole object up front). Files
-    opened for writing are spooled in memory (seek-and-overwrite works on any backend, including object stores that
-    refuse seeks in write mode); ``unlink``, ``rename``, ``mkdir`` and ``rmdir`` are recorded the same way. The guest
-    sees its own changes (``stat``, ``readdir``, ``open`` follow POSIX semantics over the pending state) until the
-    call ends: then :meth:`publish` applies them, or :meth:`discard` drops them and the backend is left as it was.
+    (on remote backends with :data:`REMOTE_READ_OPTIONS`: ranged reads, never the whole object up front; every
+    blocking request goes through :attr:`calls`, so that a job being stopped does not wait for it). Files opened for
+    writing are spooled (seek-and-overwrite works on any backend, including object stores that refuse seeks in write
+    mode): on a local filesystem in memory while small, then in a hidden file beside the target; elsewhere in
+    memory (see :mod:`.spool`); ``unlink``, ``rename``, ``mkdir`` and ``rmdir`` are
+    recorded the same way. The guest sees its own changes (``stat``, ``readdir``, ``open`` follow POSIX semantics
+    over the pending state) until the call ends: then :meth:`publish` applies them, or :meth:`discard` drops them
+    and the backend is left as it was (no temporary file left behind).
 
     On an object store a "directory" is a key prefix: a file can be created below a prefix that holds no object
     yet (no ``mkdir`` needed, none possible), and an empty directory the guest creates is not stored.
@@ -189,8 +198,14 @@ class FsspecMount(Mount):
         self.local = LocalRoot.of(fs, self.root)
         #: object stores: a file may be created below a "directory" (key prefix) that has no object yet
         self.implicit_dirs = is_object_store(fs)
+        remote = is_remote(fs)
         #: keyword arguments for ``fs.open(path, "rb")``
-        self.read_options: dict[str, Any] = dict(REMOTE_READ_OPTIONS) if is_remote(fs) else {}
+        self.read_options: dict[str, Any] = dict(REMOTE_READ_OPTIONS) if remote else {}
+        #: remote backends: runs blocking requests so that the job's stop condition can interrupt them
+        self.calls: StoppableCalls | None = StoppableCalls() if remote else None
+        #: where pending files live: beside their targets on local disk; in memory for a remote or in-memory backend
+        #: (uploaded from memory on success: no temporary files on the host, bounded by output_limit)
+        self.spooler = Spooler(self._spool_place if self.local is not None else None)
         # the call's pending changes, applied by publish() and dropped by discard()
         self.spools: dict[str, Spool] = {}  # files written or renamed by the guest
         self.removed: set[str] = set()  # backend files the guest unlinked or renamed away
@@ -203,6 +218,24 @@ class FsspecMount(Mount):
                 fs.invalidate_cache()
             except Exception:  # noqa: BLE001 - a cache that cannot be cleared only costs freshness
                 pass
+
+    @property
+    def should_stop(self) -> Callable[[], bool] | None:
+        """The job's stop condition (set by the host): remote requests stop waiting once it is true."""
+        return self.calls.should_stop if self.calls is not None else None
+
+    @should_stop.setter
+    def should_stop(self, value: Callable[[], bool] | None) -> None:
+        if self.calls is not None:
+            self.calls.should_stop = value
+
+    def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)``, a blocking request to the backend (interruptible on remote backends)."""
+        if self.calls is None:
+            return fn(*args, **kwargs)
+        if kwargs:
+            fn, args = functools.partial(fn, *args, **kwargs), ()
+        return self.calls(fn, *args)
 
     # -- paths
     def path(self, rel: str) -> str:
@@ -227,8 +260,10 @@ class FsspecMount(Mount):
         """The backend's ``info`` for ``rel`` as the call found it (``None``: nothing there)."""
         if rel in self._infos:
             return self._infos[rel]
+        if self.local is not None and is_side_name(posixpath.basename(rel)):
+            return None  # a temporary file of a job's (this one's, or another's): never the guest's to see
         try:
-            info: dict[str, Any] | None = self.fs.info(self.path(rel))
+            info: dict[str, Any] | None = self._call(self.fs.info, self.path(rel))
         except (FileNotFoundError, NotADirectoryError):
             info = None
         self._infos[rel] = info
@@ -248,7 +283,7 @@ class FsspecMount(Mount):
         """What the guest sees at ``rel`` (pending changes over the backend), or ``None`` if nothing."""
         spool = self.spools.get(rel)
         if spool is not None:
-            return Stat(c.FILETYPE_REGULAR_FILE, len(spool.data), spool.mtime_ns, self.ino(rel), self.dev)
+            return Stat(c.FILETYPE_REGULAR_FILE, spool.size, spool.mtime_ns, self.ino(rel), self.dev)
         mtime = self.new_dirs.get(rel)
         if mtime is not None:
             return Stat(c.FILETYPE_DIRECTORY, 0, mtime, self.ino(rel), self.dev)
@@ -310,7 +345,8 @@ class FsspecMount(Mount):
             if must_be_dir:  # open("new/", O_CREAT)
                 raise WasiError(c.EISDIR)
             self._require_parent_dir(rel)
-            spool = self.spools[rel] = Spool(self, rel, bytearray(), dirty=True, mtime_ns=time.time_ns())
+            self._check_new_name(rel)
+            spool = self.spools[rel] = Spool(self, rel, self.spooler.new(), dirty=True, mtime_ns=time.time_ns())
             return SpoolHandle(spool, read, write, append)
         if oflags & c.OFLAGS_CREAT and oflags & c.OFLAGS_EXCL:
             raise WasiError(c.EEXIST)
@@ -324,42 +360,92 @@ class FsspecMount(Mount):
         spool = self.spools.get(rel)
         if spool is not None:
             if truncate:
-                del spool.data[:]
+                spool.data.truncate(0)
                 spool.touch()
             return SpoolHandle(spool, read, write, append)
         if write:
-            data = bytearray() if truncate else bytearray(self.fs.cat_file(self.path(rel)))
-            if not truncate:
-                self.budget.charge(len(data))  # a copy in memory all the same
+            data = self.spooler.new() if truncate else self._copy_in(rel, st.size)
             spool = self.spools[rel] = Spool(self, rel, data, dirty=truncate, mtime_ns=st.mtime_ns)
             return SpoolHandle(spool, read, write, append)
         # read-only: a handle that cannot write, on a file object opened "rb" (nothing to publish, ever)
-        return ReadHandle(self._open_read(rel), st)
+        return ReadHandle(self._open_read(rel), st, self.calls)
 
     def _open_read(self, rel: str) -> Any:
         path = self.path(rel)
         if self.read_options:
             try:
-                return self.fs.open(path, "rb", **self.read_options)
+                return self._call(self.fs.open, path, "rb", **self.read_options)
             except TypeError:  # a backend whose open() takes no cache options
                 pass
-        return self.fs.open(path, "rb")
+        return self._call(self.fs.open, path, "rb")
+
+    def _copy_in(self, rel: str, size: int, dest: str | None = None) -> SpoolFile:
+        """A pending copy of the backend file ``rel`` (of ``size`` bytes, as stat saw it), for the file ``dest``
+        (default: ``rel``), charged to the output budget (a copy all the same)."""
+        dest = rel if dest is None else dest
+        self.budget.charge(size)
+        if size <= MEMORY_PER_FILE or self.spooler.place is None:
+            data = self.spooler.new(bytearray(self._call(self.fs.cat_file, self.path(rel))))
+            try:
+                data.prepare(data.size, dest)
+            except BaseException:
+                data.drop()
+                raise
+        else:  # streamed to disk, a chunk at a time
+            f = self._open_read(rel)
+            try:
+                data = self.spooler.copy_in(functools.partial(self._call, f.read), size, dest)
+            finally:
+                if self.calls is not None and self.calls.abandoned:
+                    self.calls.after(f.close)
+                else:
+                    f.close()
+        if data.size > size:
+            try:
+                self.budget.charge(data.size - size)
+            except WasiError:
+                data.drop()
+                raise
+        return data
+
+    def _spool_place(self, rel: str) -> tuple[str, str]:
+        """Where the pending file ``rel`` of a local mount goes on disk: its target's directory, or, if that is
+        not there yet (the guest made it: directories are created at publication), its nearest ancestor that is.
+        A rename from there into place is atomic all the same."""
+        assert self.local is not None
+        ancestor = parent(rel)
+        while ancestor:
+            if ancestor not in self.new_dirs:
+                real = self._real(ancestor)
+                if os.path.isdir(real):
+                    return real, posixpath.basename(rel)
+            ancestor = parent(ancestor)
+        return self.local.real, posixpath.basename(rel)
+
+    def _check_new_name(self, rel: str) -> None:
+        """``EACCES`` for a name the local mount keeps for its own temporary files (see :func:`.spool.side_name`)."""
+        if self.local is not None and is_side_name(posixpath.basename(rel)):
+            raise WasiError(c.EACCES)
 
     def release(self, spool: Spool) -> None:
         """One fd on ``spool`` closed; its content stays pending (re-opening the path sees it) until the call
-        ends. A spool that was never modified is dropped."""
+        ends. A spool that was never modified, or was unlinked, is dropped."""
         spool.refs -= 1
         if spool.refs > 0:
             return
-        if not spool.dirty and self.spools.get(spool.rel) is spool:
+        spool.data.idle()
+        if spool.unlinked:
+            spool.data.drop()
+        elif not spool.dirty and self.spools.get(spool.rel) is spool:
             del self.spools[spool.rel]
+            spool.data.drop()
 
     # -- directories
     def _children(self, rel: str) -> list[tuple[str, bool]]:
         """``(name, is_dir)`` for the entries the backend lists in directory ``rel``."""
         path = self.path(rel)
         try:
-            entries = self.fs.ls(path, detail=True)
+            entries = self._call(self.fs.ls, path, detail=True)
         except (FileNotFoundError, NotADirectoryError):
             return []  # e.g. an object store prefix without objects
         own = path.strip("/")
@@ -368,6 +454,8 @@ class FsspecMount(Mount):
             full = str(entry.get("name", "")).rstrip("/")
             name = posixpath.basename(full)
             if name and name not in (".", "..") and full.lstrip("/") != own:  # some stores list a prefix marker
+                if self.local is not None and is_side_name(name):
+                    continue  # a job's temporary file
                 out.append((name, entry.get("type") == "directory"))
         return out
 
@@ -417,6 +505,7 @@ class FsspecMount(Mount):
         if self.stat_or_none(rel) is not None:
             raise WasiError(c.EEXIST)
         self._require_parent_dir(rel)
+        self._check_new_name(rel)
         self._add_dir(rel)
 
     def rmdir(self, rel: str) -> None:
@@ -434,6 +523,8 @@ class FsspecMount(Mount):
         spool = self.spools.pop(rel, None)
         if spool is not None:
             spool.unlinked = True
+            if spool.refs == 0:
+                spool.data.drop()
             if self._backend_file(rel):
                 self.removed.add(rel)
             return
@@ -451,6 +542,7 @@ class FsspecMount(Mount):
         if src_is_dir and dst.startswith(src + "/"):
             raise WasiError(c.EINVAL)
         self._require_parent_dir(dst)
+        self._check_new_name(dst)
         dst_st = self.stat_or_none(dst)
         if dst_st is not None:
             if dst_st.filetype == c.FILETYPE_DIRECTORY:
@@ -498,9 +590,7 @@ class FsspecMount(Mount):
         spool = self.spools.pop(src, None)
         if spool is None:  # a file on the backend: a pending copy at dst
             st = self.stat(src)
-            data = bytearray(self.fs.cat_file(self.path(src)))
-            self.budget.charge(len(data))
-            spool = Spool(self, dst, data, dirty=True, mtime_ns=st.mtime_ns)
+            spool = Spool(self, dst, self._copy_in(src, st.size, dst), dirty=True, mtime_ns=st.mtime_ns)
         if self._backend_file(src):
             self.removed.add(src)
         spool.rel = dst
@@ -512,12 +602,15 @@ class FsspecMount(Mount):
         """The call succeeded: apply its pending changes to the backend; returns the failures ``(path, error)``.
 
         New and changed files are written first, deletions come last, so a failure part-way leaves deleted files
-        in place. On local disk every file is first written to a temporary name beside its target, and only when
-        all of them are written are they renamed into place (each rename is atomic; a failure before that point
-        leaves the disk as it was). Elsewhere each file is one upload (``pipe_file``: on an object store the object
-        appears whole or not at all); if one fails, the objects this publish created are deleted again, but objects
-        it already overwrote keep their new content.
+        in place. On local disk every file is first on disk under a temporary name (spooled there while the job
+        ran, or written now if it was small enough to stay in memory), and only when all of them are there are
+        they renamed into place; each rename is atomic, and if one fails the renames already done are taken back
+        (files this publish created are removed, files it replaced get their old content back where the
+        filesystem has hard links), so the disk is left as it was. Elsewhere each file is one upload
+        (``pipe_file``: on an object store the object appears whole or not at all); if one fails, the objects
+        this publish created are deleted again, but objects it already overwrote keep their new content.
         """
+        self.should_stop = None  # publication is not interrupted half-way
         try:
             return self._apply()
         finally:
@@ -566,27 +659,29 @@ class FsspecMount(Mount):
         return errors
 
     def _side_name(self, rel: str, kind: str) -> str:
-        """A fresh hidden name beside ``rel`` (same directory: a rename from it is atomic; short enough for any
-        filesystem's 255-byte name limit)."""
+        """A fresh hidden name beside ``rel`` (same directory: a rename from it is atomic)."""
         head, _, name = rel.rpartition("/")
-        short = name.encode("utf-8")[:200].decode("utf-8", errors="ignore")
-        side = f".{short}.afmpeg-{uuid.uuid4().hex[:12]}.{kind}"
+        side = side_name(name, kind)
         return f"{head}/{side}" if head else side
 
     def _write_local(
         self, writes: list[Spool], fresh: set[str], mkdirs: list[str], in_way: list[str]
     ) -> list[tuple[str, BaseException]]:
-        """Write every file aside, then rename them all into place; undo what can be undone if a step fails."""
+        """Get every file on disk aside, then rename them all into place; undo what can be undone if a step fails."""
         aside: list[tuple[str, str]] = []  # (rel, where it was moved)
         made: list[str] = []
-        staged: list[tuple[str, str]] = []  # (rel, temporary name)
+        staged: list[tuple[str, str, SpoolFile]] = []  # (rel, host path of the content, its spool file)
+        written: list[str] = []  # host paths of the temporary files written here (from memory)
+        backups: dict[str, str] = {}  # rel → host path of a hard link to the file it replaces
         committed: list[str] = []
         current = ""
         try:
             for current in in_way:
                 side = self._side_name(current, "old")
-                os.rename(self._real(current), self._real(side))
+                old, new = self._real(current), self._real(side)
+                os.rename(old, new)
                 aside.append((current, side))
+                self._relocate(old, new)  # spool files inside a directory moved aside moved with it
             for current in mkdirs:
                 try:
                     os.mkdir(self._real(current))
@@ -597,22 +692,48 @@ class FsspecMount(Mount):
                 made.append(current)
             for spool in writes:
                 current = spool.rel
-                tmp = self._side_name(current, "tmp")
-                with open(self._real(tmp), "xb") as f:  # "x": never follows or clobbers anything
-                    staged.append((current, tmp))
-                    f.write(spool.data)
-            for current, tmp in staged:
-                os.replace(self._real(tmp), self._real(current))
+                data = spool.data
+                data.idle()
+                if data.on_disk:
+                    assert data.path is not None
+                    staged.append((current, data.path, data))
+                    continue
+                tmp = self._real(self._side_name(current, "tmp"))
+                with open(tmp, "xb") as f:  # "x": never follows or clobbers anything
+                    written.append(tmp)
+                    staged.append((current, tmp, data))
+                    data.copy_to(f)
+            for current, tmp, data in staged:
+                final = self._real(current)
+                if current not in fresh:
+                    backup = self._real(self._side_name(current, "old"))
+                    try:  # the old content stays reachable until every file is in place
+                        os.link(final, backup, follow_symlinks=False)
+                        backups[current] = backup
+                    except (OSError, NotImplementedError):
+                        pass  # no hard links here: a failure later leaves this file replaced
+                self._replace(tmp, final)
                 committed.append(current)
+                if data.on_disk:
+                    data.published()
         except Exception as exc:  # noqa: BLE001 - reported to the caller
             undo: list[tuple[Callable[..., Any], tuple[str, ...]]] = []
-            undo += [(os.remove, (self._real(tmp),)) for rel, tmp in staged[len(committed) :]]
-            undo += [(os.remove, (self._real(rel),)) for rel in committed if rel in fresh]
+            undo += [(os.remove, (tmp,)) for tmp in written]
+            for rel in committed:
+                if rel in fresh:
+                    undo.append((os.remove, (self._real(rel),)))
+                elif rel in backups:
+                    undo.append((os.replace, (backups.pop(rel), self._real(rel))))
+            undo += [(os.remove, (backup,)) for backup in backups.values()]
             undo += [(os.rmdir, (self._real(rel),)) for rel in reversed(made)]
-            undo += [(os.rename, (self._real(side), self._real(rel))) for rel, side in reversed(aside)]
+            for rel, side in reversed(aside):
+                old, new = self._real(rel), self._real(side)
+                undo += [(os.rename, (new, old)), (self._relocate, (new, old))]
             _quietly(undo)
             return [(current, exc)]
         errors: list[tuple[str, BaseException]] = []
+        for backup in backups.values():
+            _quietly([(os.remove, (backup,))])
         for rel, side in aside:  # what the guest removed and that was moved out of the way: now it goes
             try:
                 real = self._real(side)
@@ -623,6 +744,33 @@ class FsspecMount(Mount):
             except Exception as exc:  # noqa: BLE001 - reported to the caller
                 errors.append((rel, exc))
         return errors
+
+    def _relocate(self, old: str, new: str) -> None:
+        """The host directory ``old`` was renamed to ``new``: spool files inside it now are there."""
+        prefix = old.rstrip(os.sep) + os.sep
+        for data in list(self.spooler.files):
+            if data.path is not None and data.path.startswith(prefix):
+                data.moved(new.rstrip(os.sep) + os.sep + data.path[len(prefix) :])
+
+    def _replace(self, tmp: str, final: str) -> None:
+        """Rename ``tmp`` onto ``final`` (atomic). Across filesystems (a mount point inside the root), copy to a
+        temporary file beside ``final`` first, and rename that."""
+        try:
+            os.replace(tmp, final)
+            return
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+        head, name = os.path.split(final)
+        beside = os.path.join(head, side_name(name, "tmp"))
+        try:
+            with open(tmp, "rb") as src, open(beside, "xb") as dst:
+                shutil.copyfileobj(src, dst, COPY_CHUNK)
+            os.replace(beside, final)
+        except BaseException:
+            _quietly([(os.remove, (beside,))])
+            raise
+        _quietly([(os.remove, (tmp,))])
 
     def _write_remote(
         self, writes: list[Spool], fresh: set[str], mkdirs: list[str], early: tuple[list[str], list[str]]
@@ -642,7 +790,7 @@ class FsspecMount(Mount):
         for spool in writes:
             try:
                 # one call per file (no seeks, which object stores refuse): the object appears whole or not at all
-                self.fs.pipe_file(self.path(spool.rel), spool.data)
+                self.fs.pipe_file(self.path(spool.rel), spool.data.getvalue())
             except Exception as exc:  # noqa: BLE001 - reported to the caller
                 undo: list[tuple[Callable[..., Any], tuple[str, ...]]] = []
                 undo += [(self.fs.rm_file, (self.path(rel),)) for rel in uploaded if rel in fresh]
@@ -667,7 +815,11 @@ class FsspecMount(Mount):
                 raise
 
     def discard(self) -> None:
-        """The call failed: drop every pending change; the backend is left as it was."""
+        """The call failed: drop every pending change (and remove every temporary file); the backend is left as it
+        was. Also the end of :meth:`publish`."""
+        if self.calls is not None:
+            self.calls.close()
+        self.spooler.clear()
         self.spools.clear()
         self.removed.clear()
         self.new_dirs.clear()
