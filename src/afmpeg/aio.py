@@ -15,8 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
 
-from .limits import CancelToken
-from .pool import _LinkedToken
+from .limits import CancelToken, LinkedToken
 from .progress import Progress
 
 if TYPE_CHECKING:
@@ -41,7 +40,7 @@ async def run_in_thread(
     as the method's ``progress`` callback but called on the event loop's thread, so it may touch asyncio objects.
     """
     loop = asyncio.get_running_loop()
-    token = _LinkedToken(cancel)
+    token = LinkedToken(cancel)
     if progress is not None:
         callback = progress
 

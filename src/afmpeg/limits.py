@@ -18,7 +18,7 @@ from typing import Any
 
 from .wasi import _raw
 
-__all__ = ["CancelToken", "TICK_SECONDS", "CHECK_TICKS"]
+__all__ = ["CancelToken", "LinkedToken", "TICK_SECONDS", "CHECK_TICKS"]
 
 TICK_SECONDS = 0.01
 CHECK_TICKS = 5  # the callback runs about every 50 ms of guest execution
@@ -48,16 +48,42 @@ class CancelToken:
         return f"CancelToken(cancelled={self.cancelled})"
 
 
+class LinkedToken(CancelToken):
+    """One job's own token: cancelled by :meth:`cancel` or when any of its ``parents`` (e.g. the caller's token) is.
+
+    Cancelling it does not cancel the parents, so stopping one job (a pool future, an asyncio task, a
+    :class:`~afmpeg.RunningJob`, a frame reader) never stops other jobs that share the caller's token.
+    """
+
+    def __init__(self, *parents: CancelToken | None) -> None:
+        super().__init__()
+        self.parents = tuple(p for p in parents if p is not None)
+
+    @property
+    def cancelled(self) -> bool:
+        """True once this token or one of its parents was cancelled."""
+        return self._event.is_set() or any(p.cancelled for p in self.parents)
+
+    @property
+    def cancelled_here(self) -> bool:
+        """True if this token itself (not a parent) was cancelled."""
+        return self._event.is_set()
+
+
 class Watch:
-    """What the deadline callback checks for one job; ``reason`` is ``"timeout"`` or ``"cancelled"`` once hit."""
+    """What the deadline callback checks for one job; ``reason`` is ``"timeout"``, ``"cancelled"`` or
+    ``"interrupted"`` (Ctrl-C, see :mod:`afmpeg.sigint`) once hit."""
 
     def __init__(self, time_limit: float | None, cancel: CancelToken | None) -> None:
         self.deadline = None if time_limit is None else time.monotonic() + time_limit
         self.cancel = cancel
+        self.interrupted = False
         self.reason: str | None = None
 
     def check(self) -> str | None:
-        if self.cancel is not None and self.cancel.cancelled:
+        if self.interrupted:
+            self.reason = "interrupted"
+        elif self.cancel is not None and self.cancel.cancelled:
             self.reason = "cancelled"
         elif self.deadline is not None and time.monotonic() >= self.deadline:
             self.reason = "timeout"

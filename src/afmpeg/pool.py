@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import JobSpecError
 from .job import FramesJob, Input, ProbeJob, ProcessJob
-from .limits import CancelToken
+from .limits import CancelToken, LinkedToken
 from .results import ProbeResult
 
 if TYPE_CHECKING:
@@ -28,19 +28,6 @@ __all__ = ["RuntimePool", "JobFuture", "map", "METHODS"]
 
 #: The Runtime methods a pool job can run (``method=`` of :meth:`RuntimePool.submit`).
 METHODS = ("run", "probe", "frames", "call", "version")
-
-
-class _LinkedToken(CancelToken):
-    """A job's own token that also counts as cancelled when any of its parents (e.g. the caller's) is."""
-
-    def __init__(self, *parents: CancelToken | None) -> None:
-        super().__init__()
-        self._parents = tuple(p for p in parents if p is not None)
-
-    @property
-    def cancelled(self) -> bool:
-        """True once this token or one of its parents was cancelled."""
-        return self._event.is_set() or any(p.cancelled for p in self._parents)
 
 
 class JobFuture(Future[Any]):
@@ -83,7 +70,7 @@ def infer_method(job: Any) -> str:
 def _runner(runtime: Runtime, method: str, job: Any) -> Callable[..., Any]:
     """The callable running ``job`` with ``method`` (it takes the Runtime keywords)."""
     if method == "version":
-        return lambda **kw: runtime.version()
+        return lambda **kw: runtime.version(**kw)  # the limits and the job's cancel token apply here too
     if method == "probe" and isinstance(job, Mapping):
         # probe() takes paths or a ProbeJob; a wire dict goes through call() and is parsed the same way
         return lambda **kw: ProbeResult.from_dict(runtime.call({"op": "probe", **job}, **kw))
@@ -100,7 +87,8 @@ class RuntimePool:
         runtime: the Runtime to share (default: a new ``Runtime(**runtime_options)``).
         workers: how many jobs run at once (default: the number of CPUs). Each running job holds its own wasm
             instance, so memory use grows with it (up to ``memory_limit`` per job).
-        runtime_options: keywords for the Runtime made when ``runtime`` is not given (``module``, ``fs``, limits…).
+        runtime_options: keywords for the Runtime made when ``runtime`` is not given (``module``, ``fs``, ``root``,
+            ``storage_options``, limits…).
 
     Use it as a context manager: leaving the block normally waits for every job; leaving it through an exception
     (Ctrl-C included) cancels queued jobs and stops running ones. ::
@@ -145,13 +133,14 @@ class RuntimePool:
         ``method`` names the Runtime method (``run``, ``probe``, ``frames``, ``call``, ``version``); by default it
         follows the job: a ProcessJob runs, a FramesJob writes frames, a ProbeJob / path / Input is probed, and a
         wire dict goes by its ``"op"`` (``process`` → run, ``frames``, ``probe``, anything else → call). The other
-        keywords go to that method (``fs``, ``root``, ``progress``, ``memory_limit``, ``time_limit``,
-        ``output_limit``); ``cancel`` is a token of yours that stops the job as well as the future's own.
-        Progress callbacks run on the worker thread.
+        keywords go to that method: ``fs``, ``root``, ``storage_options`` (for an ``fs`` URL), ``progress`` (run
+        and call), ``memory_limit``, ``time_limit``, ``output_limit`` and ``devices`` (stream devices; ``version``
+        takes only the limits). ``cancel`` is a token of yours that stops the job as well as the future's own.
+        Progress callbacks run on the worker thread; the host side of a stream device needs a thread of its own.
         """
         method = method or infer_method(job)
         run = _runner(self.runtime, method, job)
-        token = _LinkedToken(cancel)
+        token = LinkedToken(cancel)
         future = JobFuture(job, method, token)
         with self._lock:
             if self._closed:
@@ -189,7 +178,8 @@ class RuntimePool:
         never piles up in memory. With ``return_exceptions=True`` a failed job yields its exception in its place
         and the others go on; otherwise the first failure is raised and the jobs still queued or running are
         cancelled. ``timeout`` bounds the wait for each result (``TimeoutError``); closing the iterator early also
-        cancels what is left. The other keywords go to :meth:`submit`.
+        cancels what is left. The other keywords go to :meth:`submit`, the same for every job (so ``devices``, whose
+        pipe devices open once, suits a single job only: give each job its own with :meth:`submit`).
         """
         source = iter(jobs)
         ahead = 2 * self.workers

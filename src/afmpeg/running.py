@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
 from .errors import Cancelled
-from .limits import CancelToken
+from .limits import CancelToken, LinkedToken
 from .progress import Progress
 
 __all__ = ["RunningJob", "PROGRESS_BUFFER"]
@@ -42,7 +42,7 @@ class RunningJob(Generic[T]):
         progress: an extra callback to call with every report (e.g. :func:`afmpeg.progress_bar`), on the job's
             thread. As with ``Runtime.run``, an exception it raises does not disturb the job (the callback is not
             called again) and is raised by :meth:`result` once the job has finished.
-        cancel: the token to use (default: a new one); :meth:`cancel` cancels it.
+        cancel: a token of the caller's that also stops the job; :meth:`cancel` stops only this job (its own token).
         name: the thread's name.
 
     Use it as a context manager to make sure the job is finished (or cancelled, if the block raised) on exit.
@@ -58,7 +58,8 @@ class RunningJob(Generic[T]):
     ) -> None:
         self._target = target
         self._extra_callback = progress
-        self.token: CancelToken = cancel if cancel is not None else CancelToken()
+        #: this job's own token (linked to ``cancel``): cancelling the handle stops only this job
+        self.token: CancelToken = LinkedToken(cancel)
         self._cond = threading.Condition()
         self._events: deque[Progress] = deque(maxlen=PROGRESS_BUFFER)
         self._finished = False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ from .memfs import MemoryFS
 from .progress import Progress, ProgressParser
 from .results import Capabilities, FramesResult, ProbeResult, ProcessResult, VersionInfo
 from .running import RunningJob
+from .sigint import SigintDeferral
 from .wasi import _raw
 from .wasi.host import WasiCall
 from .wasi.linker import EXIT_MARKER, define_imports, register_state, unregister_state
@@ -94,11 +96,14 @@ def find_module(module: str | os.PathLike[str] | bytes | bytearray | memoryview 
 def resolve_fs(fs: Any, root: str | None, storage_options: Mapping[str, Any] | None = None) -> tuple[Any, str]:
     """Normalise the ``fs`` argument into ``(fsspec filesystem, root path inside it)``.
 
-    ``fs`` is an fsspec filesystem, a local directory path, or an fsspec URL such as ``"s3://bucket/prefix"``
-    (made with ``fsspec.core.url_to_fs``, which takes ``storage_options``, e.g. ``endpoint_url`` or credentials;
-    otherwise fsspec's configuration and the backend's own defaults, such as AWS environment variables, apply).
-    ``root`` is a path inside it that jobs see as ``/`` (appended to the URL's path); with a filesystem object it
-    may also be given as a URL of that filesystem (``root="s3://bucket/prefix"``).
+    ``fs`` is an fsspec filesystem, a local directory path, or an fsspec URL such as ``"s3://bucket/prefix"``,
+    ``"memory://"`` or ``"file:///srv/media"`` (made with ``fsspec.core.url_to_fs``). ``storage_options`` are the
+    keywords for the filesystem a URL names (e.g. ``endpoint_url``, ``key``/``secret`` or ``profile`` for S3);
+    without them fsspec's configuration and the backend's own defaults, such as AWS environment variables, apply.
+    They apply only to a URL: given with a filesystem object or a plain directory path they raise ``ValueError``
+    (configure a filesystem object when you make it). ``root`` is a path inside it that jobs see as ``/`` (appended
+    to the URL's path); with a filesystem object it may also be given as a URL of that filesystem
+    (``root="s3://bucket/prefix"``).
     """
     if isinstance(fs, str | os.PathLike):
         text = os.fspath(fs)
@@ -110,27 +115,42 @@ def resolve_fs(fs: Any, root: str | None, storage_options: Mapping[str, Any] | N
             if root:
                 url_root = f"{url_root.rstrip('/')}/{root.lstrip('/')}"
             if isinstance(url_fs, LocalFileSystem):  # file://: the same checks as a directory path
-                return resolve_fs(url_root, None)
+                return _local_directory(url_root, None, url_fs)
             return url_fs, url_root
-        from fsspec.implementations.dirfs import DirFileSystem
-        from fsspec.implementations.local import LocalFileSystem
-
-        directory = Path(text).expanduser().resolve()
-        if root:
-            directory = directory / root.lstrip("/")
-        if not directory.is_dir():
-            raise FileNotFoundError(f"{str(directory)!r} is not a directory")
-        return DirFileSystem(path=str(directory), fs=LocalFileSystem()), ""
+        _no_storage_options(storage_options, "a local directory path")
+        return _local_directory(text, root, None)
+    _no_storage_options(storage_options, "a filesystem object" if fs is not None else "no fs=")
     from fsspec.implementations.local import LocalFileSystem
 
     if isinstance(fs, LocalFileSystem):
         # a bare local filesystem would resolve guest paths against the process's working directory
         if not root:
             raise ValueError("a LocalFileSystem needs a root directory: pass root=..., or fs=<directory path>")
-        return resolve_fs(root, None)
+        return _local_directory(root, None, fs)
     if root and "://" in root:  # root="s3://bucket/prefix" with an S3FileSystem
         root = fs._strip_protocol(root)
     return fs, root or ""
+
+
+def _no_storage_options(storage_options: Mapping[str, Any] | None, given: str) -> None:
+    if storage_options:
+        raise ValueError(
+            f"storage_options= apply to an fs= URL such as 's3://bucket/prefix', not to {given}: "
+            "pass fs= as a URL, or configure the filesystem object when you make it"
+        )
+
+
+def _local_directory(text: str, root: str | None, local_fs: Any) -> tuple[Any, str]:
+    """A local directory (and ``root`` inside it) confined with a ``DirFileSystem`` over ``local_fs``."""
+    from fsspec.implementations.dirfs import DirFileSystem
+    from fsspec.implementations.local import LocalFileSystem
+
+    directory = Path(text).expanduser().resolve()
+    if root:
+        directory = directory / root.lstrip("/")
+    if not directory.is_dir():
+        raise FileNotFoundError(f"{str(directory)!r} is not a directory")
+    return DirFileSystem(path=str(directory), fs=local_fs if local_fs is not None else LocalFileSystem()), ""
 
 
 @dataclass
@@ -187,9 +207,14 @@ class Runtime:
     Args:
         module: path to the engine ``.wasm`` or its bytes. Default: ``AFMPEG_MODULE``, then the source tree's
             ``build/afmpeg-engine-lgpl.wasm``.
-        fs: the filesystem jobs see as ``/``: an fsspec filesystem, a local directory path, or an fsspec URL.
-            Default: a private in-memory :class:`~afmpeg.MemoryFS` (``runtime.fs``).
+        fs: the filesystem jobs see as ``/``: an fsspec filesystem, a local directory path, or an fsspec URL
+            (``"s3://bucket/prefix"``, ``"memory://"``, ``"file:///srv/media"``). Default: a private in-memory
+            :class:`~afmpeg.MemoryFS` (``runtime.fs``).
         root: a path prefix inside ``fs`` that the guest sees as ``/``.
+        storage_options: keywords for the filesystem an ``fs`` URL names, as fsspec takes them (for S3:
+            ``endpoint_url``, ``key``/``secret``/``token``, ``profile``, ``client_kwargs``...). Without them fsspec's
+            configuration and the backend's defaults (e.g. AWS environment variables) apply. Only with a URL:
+            given with a filesystem object, a directory path or no ``fs`` they raise ``ValueError``.
         cache_dir: where compiled code is cached (default: the user cache dir; ``False`` disables the cache).
         memory_limit: maximum guest linear memory in bytes (default 1 GiB; ``None``: no limit). A job that needs
             more ends with :class:`~afmpeg.MemoryLimitExceeded`.
@@ -199,8 +224,13 @@ class Runtime:
             fails and the job ends with :class:`~afmpeg.OutputLimitExceeded`.
 
     Every limit can be overridden per call with the same keyword (``run(job, time_limit=5)``); a call also takes
-    ``cancel=`` a :class:`~afmpeg.CancelToken`. Files a job writes are published to the filesystem only when the
-    job succeeds: a failed, stopped or over-limit job leaves the filesystem as it found it.
+    ``cancel=`` a :class:`~afmpeg.CancelToken` (:meth:`version` and :meth:`capabilities` too). Every method that
+    runs a job on a filesystem (:meth:`run`, :meth:`start`, :meth:`probe`, :meth:`frames`, :meth:`call`,
+    :meth:`run_command`, the ``*_async`` twins and :meth:`RuntimePool.submit <afmpeg.RuntimePool.submit>`) also
+    takes ``fs=`` / ``root=`` / ``storage_options=`` (another filesystem for that call; ``storage_options`` go with
+    an ``fs`` URL, the Runtime's own are not reused) and ``devices=`` (stream devices, see :meth:`run_command`).
+    Files a job writes are published to the filesystem only when the job succeeds: a failed, stopped or over-limit
+    job leaves the filesystem as it found it.
 
     A Runtime is thread-safe: every call gets its own Store and instance, and calls in different threads run in
     parallel (wasm releases the GIL).
@@ -212,11 +242,16 @@ class Runtime:
         *,
         fs: Any = None,
         root: str = "",
+        storage_options: Mapping[str, Any] | None = None,
         cache_dir: str | os.PathLike[str] | bool | None = None,
         memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
         time_limit: float | None = None,
         output_limit: int | None = None,
     ) -> None:
+        if fs is None:
+            _no_storage_options(storage_options, "no fs= (the default in-memory filesystem)")
+            fs = MemoryFS()
+        self.fs, self.root = resolve_fs(fs, root, storage_options)  # before compiling: argument mistakes fail fast
         wasm, self.module_path = find_module(module)
         config = wasmtime.Config()
         config.epoch_interruption = CONFIG_FLAGS["epoch_interruption"]
@@ -237,9 +272,6 @@ class Runtime:
             self._pre = self._linker.instantiate_pre(self.module)
         except (ValueError, wasmtime.WasmtimeError) as exc:
             raise AfmpegError(f"cannot link engine module {self.module_path}: {exc}") from exc
-        if fs is None:
-            fs = MemoryFS()
-        self.fs, self.root = resolve_fs(fs, root)
         self.memory_limit = memory_limit
         self.time_limit = time_limit
         self.output_limit = output_limit
@@ -255,6 +287,7 @@ class Runtime:
         *,
         fs: Any = None,
         root: str | None = None,
+        storage_options: Mapping[str, Any] | None = None,
         on_progress: Callable[[bytes], None] | None = None,
         memory_limit: int | None = UNSET,
         time_limit: float | None = UNSET,
@@ -269,16 +302,19 @@ class Runtime:
         A job stopped by the host raises: :class:`JobTimeout`, :class:`Cancelled`, :class:`OutputLimitExceeded`,
         :class:`MemoryLimitExceeded` (limits default to the Runtime's; see :class:`Runtime`).
 
+        ``fs`` / ``root``: another filesystem for this call (as :class:`Runtime` takes them; without ``fs``,
+        ``root`` is a path inside the Runtime's filesystem). ``storage_options``: keywords for the filesystem an
+        ``fs`` URL names (``endpoint_url``, credentials...; see :func:`resolve_fs`); the Runtime's own are not
+        reused, and given without an ``fs`` URL they raise ``ValueError``.
+
         ``devices`` adds stream devices ``/dev/afmpeg-pipe-NAME`` (``{NAME: pipe.guest_reader()}``, see
-        :mod:`afmpeg.wasi.pipes`): bounded pipes to a host thread, e.g. for :func:`afmpeg.read_frames`.
+        :mod:`afmpeg.wasi.pipes`): bounded pipes to a host thread, e.g. for :func:`afmpeg.read_frames`. A device
+        made by ``Pipe.guest_reader()`` / ``guest_writer()`` opens once: give each job its own.
         """
         mem_limit = self.memory_limit if memory_limit is UNSET else memory_limit
         t_limit = self.time_limit if time_limit is UNSET else time_limit
         out_limit = self.output_limit if output_limit is UNSET else output_limit
-        if fs is None:
-            use_fs, use_root = self.fs, (self.root if root is None else root)
-        else:
-            use_fs, use_root = resolve_fs(fs, root)
+        use_fs, use_root = self._where(fs, root, storage_options)
         state = WasiCall(
             list(args),
             fs=use_fs,
@@ -287,12 +323,31 @@ class Runtime:
             output_limit=out_limit,
             devices=dev_entries(devices),
         )
-        watch = _limits.Watch(t_limit, cancel) if (t_limit is not None or cancel is not None) else None
+        # On the main thread Ctrl-C becomes a stop request (see afmpeg.sigint), which needs a watched job.
+        on_main = threading.current_thread() is threading.main_thread()
+        watch = _limits.Watch(t_limit, cancel) if (t_limit is not None or cancel is not None or on_main) else None
         if watch is not None:
             state.should_stop = lambda: watch.check() is not None
         if watch is not None and watch.check() is not None:  # cancelled before it started
             state.close(publish=False)
             raise self._stop_error(watch.reason, t_limit, args)
+        sigint = SigintDeferral(lambda: setattr(watch, "interrupted", True))
+        try:
+            with sigint:
+                return self._run_store(state, watch, args, mem_limit, t_limit, out_limit)
+        finally:
+            sigint.deliver()  # a Ctrl-C during the job: the previous handler runs now (KeyboardInterrupt by default)
+
+    def _run_store(
+        self,
+        state: WasiCall,
+        watch: _limits.Watch | None,
+        args: Sequence[str],
+        mem_limit: int | None,
+        t_limit: float | None,
+        out_limit: int | None,
+    ) -> CommandResult:
+        """Instantiate the module in a fresh Store, run ``_start`` and publish or drop what it wrote."""
         key = register_state(state)
         store = _raw.store_new(ctypes.addressof(self.engine.ptr().contents), key, None)
         if not store:
@@ -382,9 +437,14 @@ class Runtime:
                 exit_code=exit_code,
                 stderr=result.stderr_text,
             )
-        if mem_limit is not None and exit_code != 0 and memory_size + _memory_margin(mem_limit) > mem_limit:
+        if (
+            mem_limit is not None
+            and exit_code != 0
+            and memory_size + _memory_margin(mem_limit) > mem_limit
+            and _may_be_out_of_memory(result)
+        ):
             # the limiter refuses memory.grow silently (the guest sees malloc fail); a failed job whose memory
-            # reached the cap's neighbourhood ran out of it
+            # reached the cap's neighbourhood ran out of it, unless the engine named another cause
             raise MemoryLimitExceeded(
                 f"the job needed more than memory_limit={mem_limit} bytes of memory "
                 f"(it had {memory_size} bytes when it failed)",
@@ -394,6 +454,13 @@ class Runtime:
             )
         return result
 
+    def _where(self, fs: Any, root: str | None, storage_options: Mapping[str, Any] | None) -> tuple[Any, str]:
+        """The ``(filesystem, root)`` a call with these ``fs`` / ``root`` / ``storage_options`` runs on."""
+        if fs is None:
+            _no_storage_options(storage_options, "no fs= (the Runtime's own filesystem)")
+            return self.fs, (self.root if root is None else root)
+        return resolve_fs(fs, root, storage_options)
+
     @staticmethod
     def _stop_error(
         reason: str | None, time_limit: float | None, args: Sequence[str], result: CommandResult | None = None
@@ -401,6 +468,8 @@ class Runtime:
         stderr = result.stderr_text if result is not None else ""
         if reason == "cancelled":
             return Cancelled("the job was cancelled", stderr=stderr)
+        if reason == "interrupted":
+            return Cancelled("the job was interrupted (SIGINT)", stderr=stderr)
         message = f"the job ran past time_limit={time_limit} s and was stopped"
         return JobTimeout(message, limit=time_limit, stderr=stderr)
 
@@ -416,6 +485,7 @@ class Runtime:
         *,
         fs: Any = None,
         root: str | None = None,
+        storage_options: Mapping[str, Any] | None = None,
         progress: Callable[[Progress], None] | None = None,
         memory_limit: int | None = UNSET,
         time_limit: float | None = UNSET,
@@ -432,8 +502,8 @@ class Runtime:
         Raises :class:`ProcessingError` / :class:`JobSpecError` / :class:`UnsupportedVocabulary` for exit codes
         1 / 2 / 3, :class:`EngineCrash` if the guest trapped, :class:`JobTimeout` / :class:`MemoryLimitExceeded` /
         :class:`OutputLimitExceeded` / :class:`Cancelled` when a limit (the Runtime's, or these keywords) or
-        ``cancel`` stopped it. Output files are published only when the job succeeds. ``devices``: see
-        :meth:`run_command`.
+        ``cancel`` stopped it. Output files are published only when the job succeeds. ``fs`` / ``root`` /
+        ``storage_options`` and ``devices``: see :meth:`run_command`.
         """
         job_dict = dict(job)
         parser = ProgressParser(progress) if progress is not None else None
@@ -447,7 +517,13 @@ class Runtime:
         limits = _limit_kw(memory_limit, time_limit, output_limit, cancel)
         try:
             res = self.run_command(
-                argv, fs=fs, root=root, on_progress=parser.feed if parser else None, devices=devices, **limits
+                argv,
+                fs=fs,
+                root=root,
+                storage_options=storage_options,
+                on_progress=parser.feed if parser else None,
+                devices=devices,
+                **limits,
             )
         except AfmpegError as exc:
             if exc.job is None:
@@ -495,14 +571,31 @@ class Runtime:
 
     # ------------------------------------------------------------------ typed API
 
-    def version(self) -> VersionInfo:
-        """The engine's vocabulary and FFmpeg versions."""
-        return VersionInfo.from_dict(self.call({"op": "version"}))
+    def version(
+        self,
+        *,
+        memory_limit: int | None = UNSET,
+        time_limit: float | None = UNSET,
+        output_limit: int | None = UNSET,
+        cancel: CancelToken | None = None,
+    ) -> VersionInfo:
+        """The engine's vocabulary and FFmpeg versions (the limit keywords and ``cancel`` as for :meth:`run`)."""
+        limits = _limit_kw(memory_limit, time_limit, output_limit, cancel)
+        return VersionInfo.from_dict(self.call({"op": "version"}, **limits))
 
-    def capabilities(self) -> Capabilities:
+    def capabilities(
+        self,
+        *,
+        memory_limit: int | None = UNSET,
+        time_limit: float | None = UNSET,
+        output_limit: int | None = UNSET,
+        cancel: CancelToken | None = None,
+    ) -> Capabilities:
         """Every encoder, decoder, muxer, demuxer, filter, bitstream filter, protocol and parser linked into the
-        engine module (read from libav's registries), and the library versions."""
-        return Capabilities.from_dict(self.call({"op": "capabilities"}))
+        engine module (read from libav's registries), and the library versions. The limit keywords and ``cancel``
+        as for :meth:`run`."""
+        limits = _limit_kw(memory_limit, time_limit, output_limit, cancel)
+        return Capabilities.from_dict(self.call({"op": "capabilities"}, **limits))
 
     def probe(
         self,
@@ -510,18 +603,24 @@ class Runtime:
         *,
         fs: Any = None,
         root: str | None = None,
+        storage_options: Mapping[str, Any] | None = None,
         memory_limit: int | None = UNSET,
         time_limit: float | None = UNSET,
         output_limit: int | None = UNSET,
         cancel: CancelToken | None = None,
+        devices: Mapping[str, DeviceFactory] | None = None,
     ) -> ProbeResult:
         """Describe one or more inputs (format, duration, streams, chapters, tags).
 
-        A per-input failure does not raise: that input has ``error`` set.
+        A per-input failure does not raise: that input has ``error`` set. The other keywords are those of
+        :meth:`run` (an input may be a stream device: ``"/dev/afmpeg-pipe-NAME"`` with ``devices``).
         """
         job = path if isinstance(path, ProbeJob) else ProbeJob(inputs=path)  # type: ignore[arg-type]
         limits = _limit_kw(memory_limit, time_limit, output_limit, cancel)
-        return ProbeResult.from_dict(self.call(job_to_dict(job), fs=fs, root=root, **limits))
+        answer = self.call(
+            job_to_dict(job), fs=fs, root=root, storage_options=storage_options, devices=devices, **limits
+        )
+        return ProbeResult.from_dict(answer)
 
     def run(
         self,
@@ -529,6 +628,7 @@ class Runtime:
         *,
         fs: Any = None,
         root: str | None = None,
+        storage_options: Mapping[str, Any] | None = None,
         progress: Callable[[Progress], None] | None = None,
         memory_limit: int | None = UNSET,
         time_limit: float | None = UNSET,
@@ -548,13 +648,17 @@ class Runtime:
         option value fail fast with a hint) or a wire-format dict (sent as is, ``"op"`` defaulting to
         ``"process"``; the engine judges it and answers a malformed spec with :class:`JobSpecError`, exit code 2).
 
-        ``devices``: stream devices for the job's inputs/outputs (see :meth:`run_command`).
+        ``fs`` / ``root``: another filesystem for this call; ``storage_options``: keywords for the filesystem an
+        ``fs`` URL names (``run(job, fs="s3://bucket/in", storage_options={"profile": "media"})``).
+        ``devices``: stream devices for the job's inputs/outputs (``{NAME: pipe.guest_writer()}`` for a job
+        writing ``/dev/afmpeg-pipe-NAME``). See :meth:`run_command` for both.
         """
         wire = _typed_job_dict(job, ProcessJob, "run")
         limits = _limit_kw(memory_limit, time_limit, output_limit, cancel)
-        return ProcessResult.from_dict(
-            self.call(wire, fs=fs, root=root, progress=progress, devices=devices, **limits)
+        answer = self.call(
+            wire, fs=fs, root=root, storage_options=storage_options, progress=progress, devices=devices, **limits
         )
+        return ProcessResult.from_dict(answer)
 
     def start(
         self,
@@ -562,24 +666,40 @@ class Runtime:
         *,
         fs: Any = None,
         root: str | None = None,
+        storage_options: Mapping[str, Any] | None = None,
         progress: Callable[[Progress], None] | None = None,
         memory_limit: int | None = UNSET,
         time_limit: float | None = UNSET,
         output_limit: int | None = UNSET,
         cancel: CancelToken | None = None,
+        devices: Mapping[str, DeviceFactory] | None = None,
     ) -> RunningJob[ProcessResult]:
         """Start a process job in a background thread and return at once with a :class:`~afmpeg.RunningJob`.
 
         ``for p in handle.progress(): ...`` follows it, ``handle.result()`` waits for the :class:`ProcessResult`
-        (or raises the job's error), ``handle.cancel()`` stops it. Arguments are those of :meth:`run`;
-        ``progress`` is an additional callback (e.g. :func:`afmpeg.progress_bar`).
+        (or raises the job's error), ``handle.cancel()`` stops it. Arguments are those of :meth:`run`
+        (``storage_options``, ``devices`` and the limits included); ``progress`` is an additional callback (e.g.
+        :func:`afmpeg.progress_bar`). A malformed job object, filesystem argument or device name raises here,
+        before the thread starts; the job's own errors are raised by ``handle.result()``.
         """
         wire = _typed_job_dict(job, ProcessJob, "run")  # judge a malformed job object here, not in the thread
+        if fs is not None:  # the filesystem arguments too (a URL is opened here, once)
+            fs, root = resolve_fs(fs, root, storage_options)
+        else:
+            _no_storage_options(storage_options, "no fs= (the Runtime's own filesystem)")
+        dev_entries(devices)  # and the device names
 
         def target(on_progress: Callable[[Progress], None], token: CancelToken) -> ProcessResult:
             return self.run(
-                wire, fs=fs, root=root, progress=on_progress, memory_limit=memory_limit, time_limit=time_limit,
-                output_limit=output_limit, cancel=token,
+                wire,
+                fs=fs,
+                root=root,
+                progress=on_progress,
+                memory_limit=memory_limit,
+                time_limit=time_limit,
+                output_limit=output_limit,
+                cancel=token,
+                devices=devices,
             )
 
         return RunningJob(target, progress=progress, cancel=cancel)
@@ -590,28 +710,35 @@ class Runtime:
         *,
         fs: Any = None,
         root: str | None = None,
+        storage_options: Mapping[str, Any] | None = None,
         memory_limit: int | None = UNSET,
         time_limit: float | None = UNSET,
         output_limit: int | None = UNSET,
         cancel: CancelToken | None = None,
+        devices: Mapping[str, DeviceFactory] | None = None,
     ) -> FramesResult:
         """Write stills of one input's video (a frames job) and return the files written, in index order.
 
         Like :meth:`run`: a :class:`FramesJob` is validated on the Python side first; a wire dict is sent as is
         (``"op"`` defaulting to ``"frames"``) and judged by the engine. The files' parent directories must exist.
+        The other keywords are those of :meth:`run` (the input may be a stream device with ``devices``; the stills
+        are files).
         """
         wire = _typed_job_dict(job, FramesJob, "frames")
         limits = _limit_kw(memory_limit, time_limit, output_limit, cancel)
-        return FramesResult.from_dict(self.call(wire, fs=fs, root=root, **limits))
+        answer = self.call(wire, fs=fs, root=root, storage_options=storage_options, devices=devices, **limits)
+        return FramesResult.from_dict(answer)
 
     # ------------------------------------------------------------------ asyncio
 
     async def run_async(self, job: ProcessJob | Mapping[str, Any], **kwargs: Any) -> ProcessResult:
         """:meth:`run` on an executor thread, awaited without blocking the event loop.
 
-        Takes the keywords of :meth:`run`, plus ``executor`` (default: the loop's). Cancelling the awaiting task
-        stops the job through a :class:`~afmpeg.CancelToken` (within about 50 ms of guest execution) and raises
-        ``asyncio.CancelledError`` once it has stopped. ``progress`` is called on the event loop's thread.
+        Takes the keywords of :meth:`run` (``fs``, ``root``, ``storage_options``, ``progress``, the limits,
+        ``cancel``, ``devices``), plus ``executor`` (default: the loop's). Cancelling the awaiting task stops the job
+        through a :class:`~afmpeg.CancelToken` (within about 50 ms of guest execution, or of a wait on a stream
+        device) and raises ``asyncio.CancelledError`` once it has stopped. ``progress`` is called on the event
+        loop's thread. The host side of a stream device must be served by another thread (its pipe calls block).
         """
         from . import aio
 
@@ -638,6 +765,17 @@ class Runtime:
 
 def _limit_kw(memory_limit: Any, time_limit: Any, output_limit: Any, cancel: Any) -> dict[str, Any]:
     return {"memory_limit": memory_limit, "time_limit": time_limit, "output_limit": output_limit, "cancel": cancel}
+
+
+def _may_be_out_of_memory(result: CommandResult) -> bool:
+    """Whether a failure may come from a refused ``memory.grow``: a trap, or an engine error of kind
+    ``no_memory`` or the catch-all ``processing`` (libav reports some allocation failures as plain errors).
+    Bad data, a missing file, a bad spec or a missing component is that cause, however full the memory."""
+    if result.trap is not None:
+        return True
+    answer = _parse_result_line(result.stdout)
+    kind = answer.get("kind") if isinstance(answer, dict) else None
+    return kind in (None, "no_memory", "processing")
 
 
 def _memory_margin(limit: int) -> int:

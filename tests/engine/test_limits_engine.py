@@ -180,3 +180,21 @@ def test_limits_are_per_job_while_others_run(runtime: afmpeg.Runtime, fs) -> Non
     duration = runtime.probe("neighbour.mkv", fs=fs).inputs[0].duration
     assert duration == pytest.approx(60, abs=0.1)
     assert not fs.exists("stopped.mkv")
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [(b"this is not media at all" * 64, afmpeg.InvalidData), (None, afmpeg.InputNotFound)],
+)
+def test_a_failure_with_a_named_cause_is_not_called_out_of_memory(module_path, data, error) -> None:
+    # Under a cap just above the module's starting memory every failure is "near the cap"; a failure the engine
+    # put down to bad data or a missing file must keep that cause rather than become MemoryLimitExceeded.
+    fs = afmpeg.MemoryFS()
+    if data is not None:
+        fs.pipe("in.mp4", data)
+    tight = afmpeg.Runtime(module_path, memory_limit=16 << 20)
+    job = {"op": "process", "version": 9, "inputs": [{"path": "in.mp4"}],
+           "outputs": [{"path": "o.wav", "map": ["0:a"]}]}
+    with pytest.raises(error) as ei:
+        tight.call(job, fs=fs)
+    assert not isinstance(ei.value, afmpeg.MemoryLimitExceeded)

@@ -7,6 +7,7 @@ Every request the server sees is recorded, so these tests count what went over t
 
 from __future__ import annotations
 
+import asyncio
 import io
 import uuid
 import wave
@@ -391,3 +392,105 @@ def test_url_root_and_filesystem_forms(module_path, s3, s3_server: S3) -> None:
     )
     assert root == f"{bucket}/media" and url_fs.endpoint_url == s3_server.endpoint
     assert by_url.probe("tone.wav", fs=url_fs, root=root).inputs[0].format == "wav"
+
+
+# ---------------------------------------------------------------- storage_options for an fs URL
+
+
+@pytest.fixture
+def env_without_s3(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No credentials in the environment and its endpoint pointing nowhere: only storage_options reach the server."""
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # the discard port: nothing answers there
+
+
+def _options(s3_server: S3) -> dict[str, Any]:
+    return {"endpoint_url": s3_server.endpoint, "key": "testing", "secret": "testing", "skip_instance_cache": True}
+
+
+def test_runtime_storage_options(module_path, s3, s3_server: S3, env_without_s3) -> None:
+    fs, bucket = s3
+    fs.pipe_file(f"{bucket}/media/tone.wav", make_wav(seconds=0.25))
+    mark = len(s3_server.recorder.log)
+    rt = afmpeg.Runtime(module_path, fs=f"s3://{bucket}", root="media", storage_options=_options(s3_server))
+    assert isinstance(rt.fs, s3fs.S3FileSystem) and rt.fs.endpoint_url == s3_server.endpoint
+    assert rt.root == f"{bucket}/media"
+    assert rt.probe("tone.wav").inputs[0].format == "wav"
+    job = {"op": "process", "version": 9, "inputs": [{"path": "tone.wav"}], "outputs": [{"path": "out/tone.flac"}]}
+    assert rt.run(job).outputs[0].path == "out/tone.flac"
+    assert objects(fs, bucket).keys() == {"media/tone.wav", "media/out/tone.flac"}
+    assert s3_server.recorder.since(mark, key=f"{bucket}/media/out/tone.flac", methods=["PUT"])
+    # a pool made from Runtime options takes them too
+    with afmpeg.RuntimePool(workers=1, module=module_path, fs=f"s3://{bucket}/media",
+                            storage_options=_options(s3_server)) as pool:
+        assert pool.submit("tone.wav").result(60).inputs[0].format == "wav"
+
+
+def test_per_call_storage_options_on_every_way_to_start_a_job(runtime, s3, s3_server: S3, env_without_s3) -> None:
+    fs, bucket = s3
+    fs.pipe_file(f"{bucket}/in/tone.wav", make_wav(seconds=0.25))
+    opts = _options(s3_server)
+    url = f"s3://{bucket}"
+
+    def job(name: str) -> dict:
+        return {"op": "process", "version": 9, "inputs": [{"path": "in/tone.wav"}],
+                "outputs": [{"path": f"out/{name}.wav"}]}
+
+    with pytest.raises(afmpeg.ProcessingError, match="NoCredentialsError"):  # without them: no way in
+        runtime.probe("in/tone.wav", fs=url, storage_options={"skip_instance_cache": True})
+    assert runtime.probe("in/tone.wav", fs=url, storage_options=opts).inputs[0].format == "wav"
+    assert runtime.probe("tone.wav", fs=url, root="in", storage_options=opts).inputs[0].format == "wav"
+    runtime.run(job("run"), fs=url, storage_options=opts)
+    runtime.start(job("start"), fs=url, storage_options=opts).result(timeout=60)
+    runtime.call(job("call"), fs=url, storage_options=opts)
+    asyncio.run(runtime.run_async(job("run_async"), fs=url, storage_options=opts))
+    assert asyncio.run(runtime.probe_async("in/tone.wav", fs=url, storage_options=opts)).inputs[0].format == "wav"
+    with afmpeg.RuntimePool(runtime, workers=2) as pool:
+        pool.submit(job("submit"), fs=url, storage_options=opts).result(60)
+        list(pool.map([job("map")], fs=url, storage_options=opts))
+    written = {key for key in objects(fs, bucket) if key.startswith("out/")}
+    assert written == {f"out/{n}.wav" for n in ("run", "start", "call", "run_async", "submit", "map")}
+    # a frames job reads through the same options (its stills go to the same bucket)
+    fs.pipe_file(f"{bucket}/stills/.keep", b"")
+    clip = {"op": "process", "version": 9, "filter": "testsrc2=size=64x48:rate=10:duration=1[v]",
+            "outputs": [{"path": "in/v.mkv", "map": ["[v]"], "video_codec": "mpeg4"}]}
+    runtime.run(clip, fs=url, storage_options=opts)
+    frames = {"op": "frames", "version": 9, "inputs": [{"path": "in/v.mkv"}], "select": {"timestamp": 0.5},
+              "path": "stills/s.png"}
+    assert [f.path for f in runtime.frames(frames, fs=url, storage_options=opts).frames] == ["stills/s.png"]
+    assert objects(fs, bucket)["stills/s.png"].startswith(b"\x89PNG")
+
+
+def test_storage_options_apply_to_a_url_only(module_path, runtime, s3, tmp_path) -> None:
+    fs, bucket = s3
+    opts = {"anon": True}
+    for kw in ({}, {"fs": fs, "root": bucket}, {"fs": fs, "root": f"s3://{bucket}"}, {"fs": tmp_path},
+               {"fs": str(tmp_path)}):
+        with pytest.raises(ValueError, match="storage_options"):
+            afmpeg.Runtime(module_path, storage_options=opts, **kw)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="storage_options"):
+            runtime.probe("x.wav", storage_options=opts, **kw)
+        with pytest.raises(ValueError, match="storage_options"):
+            runtime.start(make_clip_job(), storage_options=opts, **kw)
+    with pytest.raises(ValueError, match="storage_options"):
+        resolve_fs(fs, bucket, opts)
+    # empty options are no options
+    assert afmpeg.Runtime(module_path, fs=fs, root=bucket, storage_options={}).root == bucket
+
+
+def test_storage_options_with_file_and_memory_urls(module_path, tmp_path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "tone.wav").write_bytes(make_wav(seconds=0.25))
+    rt = afmpeg.Runtime(module_path, fs=tmp_path.as_uri(), root="in", storage_options={"auto_mkdir": True})
+    assert rt.fs.fs.auto_mkdir is True  # the local filesystem under the confining DirFileSystem got them
+    assert rt.probe("tone.wav").inputs[0].format == "wav"
+    name = f"memory://afmpeg-{uuid.uuid4().hex[:12]}"
+    rt.run(make_clip_job("clip.mp4", seconds=1, size="64x48"), fs=name, storage_options={"skip_instance_cache": True})
+    import fsspec
+
+    mem = fsspec.filesystem("memory")
+    try:
+        assert rt.probe("clip.mp4", fs=name).inputs[0].video.codec == "h264"
+    finally:
+        mem.rm(name.removeprefix("memory:/"), recursive=True)

@@ -92,7 +92,19 @@ def test_a_cancel_token_passed_in_is_used(runtime, fs) -> None:
     handle = runtime.start(endless(), fs=fs, cancel=token)
     with pytest.raises(afmpeg.Cancelled):
         handle.result(timeout=60)
-    assert handle.token is token
+
+
+def test_cancelling_a_handle_leaves_the_callers_token_alone(runtime, fs) -> None:
+    shared = afmpeg.CancelToken()
+    first = runtime.start(endless(), fs=fs, cancel=shared)
+    second = runtime.start(endless(), fs=fs, cancel=shared)
+    first.cancel()
+    with pytest.raises(afmpeg.Cancelled):
+        first.result(timeout=60)
+    assert not shared.cancelled and not second.done()
+    shared.cancel()  # the caller's token still stops every job it was given to
+    with pytest.raises(afmpeg.Cancelled):
+        second.result(timeout=60)
 
 
 def test_a_broken_extra_callback_does_not_starve_the_iterator(runtime, fs, five) -> None:
