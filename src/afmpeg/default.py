@@ -13,11 +13,12 @@ _lock = threading.Lock()
 
 
 def default_runtime() -> Runtime:
-    """The shared :class:`~afmpeg.Runtime` that helpers use when no ``runtime=`` is given.
+    """The shared :class:`~afmpeg.Runtime` that helpers and frame I/O use when no ``runtime=`` is given.
 
     Made on the first call (thread-safe) with the default engine module (``AFMPEG_MODULE``, then the installed or
     built one) and default limits; later calls return the same object. Its own filesystem is a private
-    :class:`~afmpeg.MemoryFS`: helpers called without ``fs=`` or ``runtime=`` read and write local files instead.
+    :class:`~afmpeg.MemoryFS`: helpers and frame I/O called without ``fs=`` or ``runtime=`` read and write local
+    files instead.
 
     Example::
 

@@ -104,7 +104,8 @@ class Error(Exception):
         lines = [ln for ln in self.stderr.splitlines() if ln.strip()]
         if lines:
             return "\n".join(lines[-_LOG_TAIL_LINES:])
-        return self.message
+        engine_words = self.details.get("error")  # the engine's text, before a helper renamed the paths in it
+        return engine_words if isinstance(engine_words, str) and engine_words else self.message
 
 
 #: The historical name of :class:`Error`.

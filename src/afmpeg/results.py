@@ -176,7 +176,8 @@ class Chapter:
 
 @dataclass
 class ProbedInput:
-    """One probed input. When probing it failed, ``error`` holds the message and the rest is empty."""
+    """One probed input. When probing it failed, ``error`` holds the message, ``error_kind`` its cause and the rest
+    is empty."""
 
     path: str
     format: str | None = None
@@ -188,12 +189,20 @@ class ProbedInput:
     chapters: list[Chapter] = field(default_factory=list)
     streams: list[StreamInfo] = field(default_factory=list)
     error: str | None = None
+    #: Why probing failed, as the engine classified it: ``"not_found"``, ``"invalid_data"``, ``"unsupported"``,
+    #: ``"no_memory"`` or ``"processing"`` (the ``kind`` of the error a job reading this input would raise, see
+    #: :data:`~afmpeg.errors.ERROR_KINDS`); ``None`` when it did not fail. Also in ``extra["error_kind"]``, where
+    #: earlier versions put it.
+    error_kind: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ProbedInput:
         """Build a ProbedInput from the engine's JSON object."""
         known, extra = _split(cls, data, {"duration_sec": "duration", "start_sec": "start"})
+        error_kind = known.get("error_kind")
+        if error_kind is not None:
+            extra["error_kind"] = error_kind  # where it was before it became a field
         return cls(
             path=str(known.get("path", "")),
             format=known.get("format"),
@@ -205,6 +214,7 @@ class ProbedInput:
             chapters=[Chapter.from_dict(ch) for ch in known.get("chapters") or []],
             streams=[StreamInfo.from_dict(st) for st in known.get("streams") or []],
             error=known.get("error"),
+            error_kind=error_kind if isinstance(error_kind, str) else None,
             extra=extra,
         )
 

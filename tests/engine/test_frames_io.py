@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import os
 import threading
 import time
 import tracemalloc
@@ -490,3 +491,113 @@ def test_the_engine_treats_a_pipe_as_a_stream(runtime, fs) -> None:
         if ok:
             fs.pipe("frag.mp4", bytes(got))
             assert runtime.probe("frag.mp4", fs=fs).inputs[0].video.codec == "mpeg4"
+
+
+# ---------------------------------------------------------------------------------------------- where the files are
+# read_frames / read_audio / write_frames take files exactly as the helpers do (afmpeg.sources)
+
+
+def test_local_paths_without_fs_are_local_files(tmp_path, monkeypatch, small_clip) -> None:
+    (tmp_path / "clip.mp4").write_bytes(small_clip)
+    (tmp_path / "tone.wav").write_bytes(make_wav(0.5, rate=8000, channels=1))
+    monkeypatch.chdir(tmp_path)
+    reader = afmpeg.read_frames("clip.mp4", pix_fmt="gray")  # relative to the working directory
+    relative = np.stack(list(reader))
+    assert relative.shape == (50, H, W) and reader.source.path == "clip.mp4"
+    absolute = np.stack(list(afmpeg.read_frames(tmp_path / "clip.mp4", pix_fmt="gray")))  # a pathlib.Path
+    assert np.array_equal(relative, absolute)
+    samples = np.concatenate(list(afmpeg.read_audio("tone.wav", sample_fmt="s16")))
+    assert samples.shape == (4000, 1)
+    assert np.array_equal(np.concatenate(list(afmpeg.read_audio(tmp_path / "tone.wav", sample_fmt="s16"))), samples)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "tone.wav"]  # nothing else was written
+
+
+def test_write_frames_to_local_files(tmp_path, monkeypatch) -> None:
+    (tmp_path / "tone.wav").write_bytes(make_wav(3.0))
+    monkeypatch.chdir(tmp_path)
+    res = afmpeg.write_frames("out.mp4", _gradients(12), fps=12)
+    assert res.outputs[0].path == "out.mp4"
+    assert afmpeg.probe("out.mp4").video.nb_frames == 12
+    (tmp_path / "sub").mkdir()
+    dst = tmp_path / "sub" / "av.mp4"  # a Path; the audio sits in the directory above: one job root holds both
+    res = afmpeg.write_frames(dst, _gradients(10), fps=10, audio=tmp_path / "tone.wav", duration=1.0)
+    assert res.outputs[0].path == str(dst)
+    info = afmpeg.probe(dst)
+    assert (info.video.nb_frames, info.audio.codec) == (10, "aac")
+    # audio given as bytes: the job runs on a private copy and the output is published after it succeeded
+    res = afmpeg.write_frames("sub/from-bytes.mp4", _gradients(10), fps=10, audio=make_wav(1.0), duration=1.0)
+    assert res.outputs[0].path == "sub/from-bytes.mp4"
+    assert afmpeg.probe(tmp_path / "sub" / "from-bytes.mp4").audio.codec == "aac"
+    # a failing job publishes nothing, staged or not
+    for audio in (None, make_wav(1.0)):
+        with pytest.raises(afmpeg.UnsupportedFeature):
+            afmpeg.write_frames("bad.mp4", _gradients(3), fps=10, codec="nosuchencoder", audio=audio)
+    _wait_no_frame_threads()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4", "sub", "tone.wav"]
+    assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == ["av.mp4", "from-bytes.mp4"]
+
+
+def test_read_frames_from_a_pair_bytes_and_the_runtimes_fs(runtime, small_clip) -> None:
+    other = afmpeg.MemoryFS()
+    other.pipe_file("/media/clip.mp4", small_clip)
+    want = np.stack(list(afmpeg.read_frames((other, "/media/clip.mp4"), pix_fmt="gray", runtime=runtime)))
+    assert want.shape == (50, H, W)
+    forms = [
+        dict(src=small_clip),                                    # bytes, the default runtime
+        dict(src=small_clip, runtime=runtime),                   # bytes, a runtime of one's own
+        dict(src=(other, "media/clip.mp4")),                     # a (filesystem, path) pair, the default runtime
+        dict(src="media/clip.mp4", fs=other, runtime=runtime),   # a path on fs=
+        dict(src="clip.mp4", fs=other, root="media"),            # a path inside root= on fs=
+        dict(src="media/clip.mp4", runtime=afmpeg.Runtime(runtime.module_path, fs=other)),  # the runtime's fs
+    ]
+    for form in forms:
+        reader = afmpeg.read_frames(form.pop("src"), pix_fmt="gray", **form)
+        assert reader.job["version"] == afmpeg.VOCAB_VERSION
+        assert np.array_equal(np.stack(list(reader)), want), form
+    assert other.find("/") == ["/media/clip.mp4"]  # nothing written next to the source
+    with pytest.raises(afmpeg.JobSpecError, match="root="):  # as for the helpers: root= is a directory on fs=
+        afmpeg.read_frames("clip.mp4", root="media")
+
+
+def test_memory_urls(small_clip) -> None:
+    import fsspec
+
+    mem = fsspec.filesystem("memory")  # fsspec's process-wide in-memory filesystem
+    base = f"memory://afmpeg-test-{os.getpid()}-{time.monotonic_ns()}"
+    mem.pipe_file(f"{base}/clip.mp4", small_clip)
+    try:
+        frames = list(afmpeg.read_frames(f"{base}/clip.mp4", size=(32, 24), duration=0.4))
+        assert len(frames) == 10 and frames[0].shape == (24, 32, 3)
+        res = afmpeg.write_frames(f"{base}/out/again.mp4", iter(frames), fps=25, codec="mpeg4")
+        assert res.outputs[0].path == f"{base}/out/again.mp4"
+        assert afmpeg.probe(f"{base}/out/again.mp4").video.nb_frames == 10
+        assert mem.exists(f"{base}/out/again.mp4")
+    finally:
+        mem.rm(base, recursive=True)
+
+
+def test_frame_io_errors_name_the_files_as_given(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    missing = str(tmp_path / "nope.mp4")
+    for call in (lambda: afmpeg.read_frames(missing), lambda: afmpeg.read_audio(missing)):
+        with pytest.raises(afmpeg.InputNotFound) as ei:
+            call()
+        assert ei.value.filename == missing and str(ei.value).startswith(f"{missing}: No such file")
+        assert ei.value.ffmpeg_message == "nope.mp4: No such file or directory"  # the engine's own words
+    (tmp_path / "junk.mp4").write_bytes(b"\x00not a video at all" * 100)
+    with pytest.raises(afmpeg.InvalidData) as ei:
+        afmpeg.read_frames(tmp_path / "junk.mp4")
+    assert ei.value.message.startswith(f"{tmp_path / 'junk.mp4'}: Invalid data")
+    with pytest.raises(afmpeg.InputNotFound) as ei:
+        afmpeg.write_frames("out.mp4", _gradients(3), fps=10, audio=str(tmp_path / "none.wav"))
+    assert ei.value.filename == str(tmp_path / "none.wav")
+    _wait_no_frame_threads()
+    assert not (tmp_path / "out.mp4").exists()
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
+def test_buffer_frames_is_checked_alike(runtime, fs, bad) -> None:
+    with pytest.raises(ValueError, match="buffer_frames must be a positive integer"):
+        afmpeg.read_frames("clip.mp4", buffer_frames=bad, runtime=runtime, fs=fs)
+    with pytest.raises(ValueError, match="buffer_frames must be a positive integer"):
+        afmpeg.write_frames("x.mp4", _gradients(1), fps=10, buffer_frames=bad, runtime=runtime, fs=fs)

@@ -101,6 +101,48 @@ def test_probe_failures_raise_processing_errors(runtime, fs) -> None:
     assert "Invalid data" in str(ei.value)
 
 
+
+def test_errors_name_the_files_as_the_caller_gave_them(runtime, fs, src, tmp_path) -> None:
+    missing = str(tmp_path / "nope.mp4")
+    with pytest.raises(FileNotFoundError) as ei:
+        afmpeg.probe(missing)  # the job runs in tmp_path, where the engine sees "nope.mp4"
+    err = ei.value
+    assert isinstance(err, afmpeg.InputNotFound) and err.filename == missing
+    assert err.message == f"{missing}: No such file or directory" and str(err).startswith(missing)
+    assert err.ffmpeg_message == "nope.mp4: No such file or directory"  # FFmpeg's words stay as they were
+    assert err.details["error"] == "nope.mp4: No such file or directory" and err.kind == "not_found"
+    deep = str(tmp_path / "no" / "such" / "dir" / "nope.mp4")  # the directory is missing too
+    with pytest.raises(afmpeg.InputNotFound) as ei:
+        afmpeg.probe(deep)
+    assert ei.value.filename == deep and str(ei.value).startswith(deep)
+    other = afmpeg.MemoryFS()  # on another filesystem than the job's: found missing while copying it in
+    with pytest.raises(afmpeg.InputNotFound) as ei:
+        afmpeg.transcode((other, "/gone.mp4"), "out.mp4", runtime=runtime, fs=fs)
+    assert ei.value.filename == "/gone.mp4" and "/gone.mp4" in str(ei.value)
+    with pytest.raises(afmpeg.InputNotFound) as ei:
+        afmpeg.concat([src, missing], "both.mp4", runtime=runtime, fs=fs)
+    assert ei.value.filename == missing
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"\x00not a video" * 100)
+    with pytest.raises(afmpeg.InvalidData) as ei:
+        afmpeg.thumbnail(junk)
+    assert ei.value.message.startswith(f"{junk}: Invalid data found")
+    assert "moov atom not found" in ei.value.ffmpeg_message  # libav's log, untouched
+    with pytest.raises(afmpeg.InvalidData) as ei:
+        afmpeg.probe(b"this is not media" * 100, runtime=runtime)
+    assert ei.value.message.startswith("<bytes>: Invalid data found")
+    assert not fs.exists("/out.mp4") and not fs.exists("/both.mp4")
+
+
+def test_probe_gives_the_error_kind_of_each_input(runtime, fs) -> None:
+    fs.pipe("noise.bin", os.urandom(4096))
+    fs.pipe("tone.wav", make_wav(seconds=0.1))
+    res = runtime.probe(["missing.wav", "noise.bin", "tone.wav"], fs=fs)
+    assert [item.error_kind for item in res.inputs] == ["not_found", "invalid_data", None]
+    assert res.inputs[0].extra["error_kind"] == "not_found"  # where it was before it became a field
+    assert afmpeg.ProbedInput.from_dict({"path": "x"}).error_kind is None
+
+
 # -- transcode
 
 

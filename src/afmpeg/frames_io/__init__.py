@@ -7,6 +7,11 @@ video through a bounded pipe that the guest sees as a device file (``/dev/afmpeg
 bounded to a few frames however long the video is. The job runs in a background thread; stopping early, a
 failing producer or a failing job all end it promptly.
 
+Files are named as for the helpers (see :mod:`afmpeg.helpers`): a path string is a local file unless ``fs=`` or
+``runtime=`` is given (then it is on that filesystem); a :class:`pathlib.Path` is always local; fsspec URLs,
+``(filesystem, path)`` pairs and, for inputs, bytes work too. ``afmpeg.read_frames("clip.mp4")`` reads
+``clip.mp4`` in the working directory. An output is published only when its job succeeds.
+
 NumPy and Pillow are optional: ``pip install afmpeg[numpy]`` / ``afmpeg[pil]``.
 """
 

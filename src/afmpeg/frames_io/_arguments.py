@@ -1,32 +1,15 @@
-"""Arguments every frame I/O call takes: the runtime to use, the source (path or bytes), a frame rate."""
+"""Arguments the frame I/O calls share: a frame rate, the pipe's size in frames."""
 
 from __future__ import annotations
 
-import os
 from fractions import Fraction
-from typing import Any
-
-from ..default import default_runtime
-from ..memfs import MemoryFS
-from ..runtime import Runtime
 
 
-def _runtime(runtime: Runtime | None) -> Runtime:
-    """``runtime``, or the shared :func:`~afmpeg.default_runtime`."""
-    return runtime if runtime is not None else default_runtime()
-
-
-def _source(src: Any, fs: Any) -> tuple[str, Any]:
-    """``(path, fs)`` for a source given as a path on ``fs`` or as bytes (put in a private in-memory fs)."""
-    if isinstance(src, bytes | bytearray | memoryview):
-        if fs is not None:
-            raise ValueError("pass either bytes or fs=, not both")
-        mem = MemoryFS()
-        mem.pipe("input", bytes(src))
-        return "input", mem
-    if isinstance(src, str | os.PathLike):
-        return os.fspath(src), fs
-    raise TypeError(f"src must be a path or bytes, got {type(src).__name__}")
+def _buffer_frames(value: object) -> int:
+    """``buffer_frames`` checked: how many frames the pipe between engine and Python holds."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"buffer_frames must be a positive integer, got {value!r}")
+    return value
 
 
 def _rate(value: float | int | str | Fraction) -> str:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
 from ..errors import AfmpegError, ProcessingError
+from ..job import VOCAB_VERSION
 from ..limits import CancelToken
 from ..runtime import UNSET, Runtime
-from ._arguments import _runtime, _source
-from ._jobs import _input_entry, _probe, _run_kw, _window
+from ..sources import Files, Source
+from ._jobs import _input_entry, _probe_keys, _run_kw, _window
 from ._optional import _numpy
 from ._pipe_job import MIN_PIPE_BYTES
 from ._stream_reader import _StreamReader
@@ -27,7 +27,7 @@ class AudioReader(_StreamReader):
 
     def __init__(
         self,
-        runtime: Runtime,
+        files: Files,
         job: dict[str, Any],
         *,
         sample_rate: int,
@@ -48,7 +48,7 @@ class AudioReader(_StreamReader):
         self._dtype = _SAMPLE_FMTS[sample_fmt][3]
         self._frame_bytes = channels * _SAMPLE_FMTS[sample_fmt][4]
         chunk = chunk_samples * self._frame_bytes
-        self._setup(runtime, job, chunk, max(2 * chunk, MIN_PIPE_BYTES), cancel, run_kw)
+        self._setup(files, job, chunk, max(2 * chunk, MIN_PIPE_BYTES), cancel, run_kw)
 
     def __next__(self) -> Any:
         buf = self._next_chunk(partial_ok=True)
@@ -64,7 +64,7 @@ class AudioReader(_StreamReader):
 
 
 def read_audio(
-    src: str | os.PathLike[str] | bytes,
+    src: Source,
     *,
     sample_rate: int | None = None,
     channels: int | None = None,
@@ -88,38 +88,41 @@ def read_audio(
     Each chunk is a NumPy array of shape ``(chunk_samples, channels)`` (the last one may be shorter), dtype
     ``float32`` for ``sample_fmt="f32"`` (-1.0 to 1.0) or ``int16`` for ``"s16"``. ``sample_rate`` and
     ``channels`` default to the source's (resampled / remixed otherwise). ``af`` is an audio filter chain applied
-    first. Other arguments as for :func:`read_frames`.
+    first. ``src`` is the media file in any form the helpers take (a path, a :class:`pathlib.Path`, an fsspec URL,
+    a ``(filesystem, path)`` pair or bytes; see :func:`read_frames`). Other arguments as for :func:`read_frames`.
     """
-    rt = _runtime(runtime)
-    path, fs = _source(src, fs)
     if sample_fmt not in _SAMPLE_FMTS:
         raise ValueError(f"sample_fmt must be one of {', '.join(_SAMPLE_FMTS)}, got {sample_fmt!r}")
     if not isinstance(chunk_samples, int) or chunk_samples < 1:
         raise ValueError("chunk_samples must be a positive integer")
     _numpy()
-    entry = _input_entry(path, input_format, input_options)
-    info = _probe(rt, path, fs, root, entry, {"memory_limit": memory_limit, "time_limit": time_limit, "cancel": cancel})
+    files = Files(runtime, fs, root)
+    loc = files.add_input(src)
+    files.prepare()
+    limits = {"memory_limit": memory_limit, "time_limit": time_limit, "cancel": cancel}
+    info = files.probe(loc, limits, **_probe_keys(input_format, input_options))
+    entry = _input_entry(loc.guest, input_format, input_options)
     audio = info.audio
     if audio is None:
-        raise ProcessingError(f"{path}: no audio stream", job={"inputs": [entry]})
+        raise ProcessingError(f"{loc.display}: no audio stream", job={"inputs": [entry]})
     rate = int(sample_rate or audio.sample_rate or 0)
     nch = int(channels or audio.channels or 0)
     if rate <= 0 or nch <= 0:
-        raise ProcessingError(f"{path}: the audio stream's sample rate or channel count is unknown; pass them")
+        raise ProcessingError(f"{loc.display}: the audio stream's sample rate or channel count is unknown; pass them")
     muxer, codec, fmt, _, _ = _SAMPLE_FMTS[sample_fmt]
     chain = [af] if af else []
     chain.append(f"aresample={rate}")
     chain.append(f"aformat=sample_fmts={fmt}:channel_layouts={nch}c")
     job: dict[str, Any] = {
         "op": "process",
-        "version": 9,
+        "version": VOCAB_VERSION,
         "inputs": [entry],
         "filter": f"[0:a]{','.join(chain)}[a]",
         "outputs": [{"path": "", "format": muxer, "map": ["[a]"], "audio_codec": codec}],
     }
     _window(job, start, duration, accurate_seek)
     return AudioReader(
-        rt,
+        files,
         job,
         sample_rate=rate,
         channels=nch,
@@ -127,5 +130,5 @@ def read_audio(
         chunk_samples=chunk_samples,
         source=info,
         cancel=cancel,
-        run_kw=_run_kw(fs, root, memory_limit, time_limit, None),
+        run_kw=_run_kw(memory_limit, time_limit, None),
     )

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from fractions import Fraction
 from typing import Any
 
 from ..errors import ProcessingError
+from ..job import VOCAB_VERSION
 from ..limits import CancelToken
 from ..progress import Progress
 from ..runtime import UNSET, Runtime
-from ._arguments import _rate, _runtime, _source
-from ._jobs import _input_entry, _probe, _run_kw, _window
+from ..sources import Files, Source
+from ._arguments import _buffer_frames, _rate
+from ._jobs import _input_entry, _probe_keys, _run_kw, _window
 from ._layout import PIX_FMTS, FrameLayout, _resolve_size, frame_layout
 from ._optional import _numpy, _pil_image
 from ._pipe_job import DEFAULT_BUFFER_FRAMES, MIN_PIPE_BYTES
@@ -39,7 +40,7 @@ class FrameReader(_StreamReader):
 
     def __init__(
         self,
-        runtime: Runtime,
+        files: Files,
         job: dict[str, Any],
         layout: FrameLayout,
         *,
@@ -59,7 +60,7 @@ class FrameReader(_StreamReader):
         self._np = None if as_pil else _numpy()
         self._image = _pil_image() if as_pil else None
         capacity = max(buffer_frames * layout.nbytes, MIN_PIPE_BYTES)
-        self._setup(runtime, job, layout.nbytes, capacity, cancel, run_kw)
+        self._setup(files, job, layout.nbytes, capacity, cancel, run_kw)
 
     def __next__(self) -> Any:
         buf = self._next_chunk(partial_ok=False)
@@ -75,7 +76,7 @@ class FrameReader(_StreamReader):
 
 
 def read_frames(
-    src: str | os.PathLike[str] | bytes,
+    src: Source,
     *,
     size: tuple[int, int] | None = None,
     pix_fmt: str = "rgb24",
@@ -100,7 +101,10 @@ def read_frames(
     """Decode the first video stream of ``src`` and yield its frames as NumPy arrays, as they are decoded.
 
     Args:
-        src: a path on ``fs`` (default: the runtime's filesystem), or the media as bytes.
+        src: the media file, in any form the helpers take (see :mod:`afmpeg.helpers`): a path (on ``fs=``, else
+            on the ``runtime=``'s filesystem, else a local file relative to the working directory), a
+            :class:`pathlib.Path` (always local), an fsspec URL (``"s3://bucket/in.mp4"``), a ``(filesystem, path)``
+            pair, or the file's bytes.
         size: ``(width, height)`` to scale to; one side may be ``-1`` to keep the aspect ratio. Default: the
             source's size.
         pix_fmt: ``"rgb24"`` (``H×W×3`` uint8, the default), ``"bgr24"``, ``"rgba"``/``"bgra"``/``"argb"``/``"abgr"``
@@ -116,8 +120,8 @@ def read_frames(
         input_format, input_options: force a demuxer and give it options (e.g. raw video).
         buffer_frames: how many frames the pipe between engine and Python holds (at least 64 KiB). Memory in use
             is about this many frames plus the one being handed out, however long the video is.
-        runtime: the :class:`~afmpeg.Runtime` to use (default: a shared one made on first use).
-        fs, root: the filesystem ``src`` is on (as for :meth:`Runtime.run`).
+        runtime: the :class:`~afmpeg.Runtime` to use (default: :func:`~afmpeg.default_runtime`).
+        fs, root: the filesystem (and directory in it) a path string names a file on, as for the helpers.
         memory_limit, time_limit, cancel: as for :meth:`Runtime.run`. ``time_limit`` counts wall time, including
             the time the loop body spends on each frame (the engine waits for it).
         progress: a progress callback, as for :meth:`Runtime.run`.
@@ -126,12 +130,10 @@ def read_frames(
         A :class:`FrameReader`: iterate it (``for frame in afmpeg.read_frames("in.mp4"): ...``). Arrays are
         writable and independent of each other. The source is probed first (for its size); the decode job starts
         at the first frame requested. Breaking out of the loop stops the job; a job failure (unreadable input, a
-        bad filter, a limit) is raised from the loop, after the frames decoded before it.
+        bad filter, a limit) is raised from the loop, after the frames decoded before it. Errors name ``src`` as it
+        was given (``InputNotFound.filename`` too).
     """
-    rt = _runtime(runtime)
-    path, fs = _source(src, fs)
-    if not isinstance(buffer_frames, int) or buffer_frames < 1:
-        raise ValueError("buffer_frames must be a positive integer")
+    buffer_frames = _buffer_frames(buffer_frames)
     if as_pil and pix_fmt not in _PIL_MODES:
         raise ValueError(f"as_pil supports pix_fmt {', '.join(_PIL_MODES)}; got {pix_fmt!r}")
     if pix_fmt not in PIX_FMTS:
@@ -140,11 +142,15 @@ def read_frames(
         _pil_image()
     else:
         _numpy()
-    entry = _input_entry(path, input_format, input_options)
-    info = _probe(rt, path, fs, root, entry, {"memory_limit": memory_limit, "time_limit": time_limit, "cancel": cancel})
+    files = Files(runtime, fs, root)
+    loc = files.add_input(src)
+    files.prepare()
+    limits = {"memory_limit": memory_limit, "time_limit": time_limit, "cancel": cancel}
+    info = files.probe(loc, limits, **_probe_keys(input_format, input_options))
+    entry = _input_entry(loc.guest, input_format, input_options)
     video = info.video
     if video is None or not video.width or not video.height:
-        raise ProcessingError(f"{path}: no video stream with a known size", job={"inputs": [entry]})
+        raise ProcessingError(f"{loc.display}: no video stream with a known size", job={"inputs": [entry]})
     width, height = _resolve_size(size, int(video.width), int(video.height))
     layout = frame_layout(pix_fmt, width, height)
     chain = [vf] if vf else []
@@ -154,7 +160,7 @@ def read_frames(
     chain.append(f"format={pix_fmt}")
     job: dict[str, Any] = {
         "op": "process",
-        "version": 9,
+        "version": VOCAB_VERSION,
         "inputs": [entry],
         "filter": f"[0:v]{','.join(chain)}[v]",
         "outputs": [{"path": "", "format": "rawvideo", "map": ["[v]"], "video_codec": "rawvideo"}],
@@ -162,7 +168,7 @@ def read_frames(
     _window(job, start, duration, accurate_seek)
     out_fps = float(Fraction(_rate(fps))) if fps is not None else video.frame_rate
     return FrameReader(
-        rt,
+        files,
         job,
         layout,
         fps=out_fps,
@@ -170,5 +176,5 @@ def read_frames(
         as_pil=as_pil,
         buffer_frames=buffer_frames,
         cancel=cancel,
-        run_kw=_run_kw(fs, root, memory_limit, time_limit, progress),
+        run_kw=_run_kw(memory_limit, time_limit, progress),
     )

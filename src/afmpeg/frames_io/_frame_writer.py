@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Mapping
 from fractions import Fraction
 from typing import Any
 
 from ..errors import AfmpegError
+from ..job import VOCAB_VERSION
 from ..limits import CancelToken
 from ..progress import Progress
 from ..results import ProcessResult
 from ..runtime import UNSET, Runtime
+from ..sources import Files, Source, Target
 from ..wasi.pipes import Pipe, device_path
-from ._arguments import _rate, _runtime
+from ._arguments import _buffer_frames, _rate
 from ._frame_encoder import _FrameEncoder
 from ._jobs import _run_kw
 from ._layout import _resolve_size
@@ -21,7 +22,7 @@ from ._pipe_job import DEFAULT_BUFFER_FRAMES, MIN_PIPE_BYTES, _PipeJob
 
 
 def write_frames(
-    dst: str | os.PathLike[str],
+    dst: Target,
     frames: Iterable[Any],
     *,
     fps: float | str | Fraction,
@@ -34,7 +35,7 @@ def write_frames(
     format_options: Mapping[str, str] | None = None,
     vf: str | None = None,
     scale_flags: str = "bicubic",
-    audio: str | None = None,
+    audio: Source | None = None,
     audio_codec: str | None = None,
     duration: float | None = None,
     metadata: Mapping[str, str] | None = None,
@@ -54,7 +55,10 @@ def write_frames(
     a long or endless generator never sits in memory, and a slow encoder makes the producer wait.
 
     Args:
-        dst: the output path on ``fs`` (default: the runtime's filesystem). Published only if the job succeeds.
+        dst: the output file, in any form the helpers take (see :mod:`afmpeg.helpers`): a path (on ``fs=``, else
+            on the ``runtime=``'s filesystem, else a local file relative to the working directory), a
+            :class:`pathlib.Path` (always local), an fsspec URL or a ``(filesystem, path)`` pair. Published only if
+            the job succeeds.
         frames: arrays of ``uint8`` (``H×W`` gray, ``H×W×3`` RGB, ``H×W×4`` RGBA) or ``uint16`` (gray16 / RGB48 /
             RGBA64), or PIL images (RGB, RGBA, L, I;16; other modes are converted to RGB/RGBA). The first frame
             fixes the size and format; every later one must match.
@@ -67,26 +71,31 @@ def write_frames(
             ``"bgra"``, ``"yuv420p"``, ...).
         options: encoder options (``{"b": "2M", "g": "60"}``); ``format``/``format_options``: the muxer.
         vf: a video filter chain applied before scaling; ``scale_flags``: swscale flags of the conversion.
-        audio: the path of a media file on ``fs`` whose first audio stream is added (encoded with
-            ``audio_codec``, default the muxer's). It plays to its end unless ``duration`` cuts the output.
+        audio: a media file whose first audio stream is added (encoded with ``audio_codec``, default the
+            muxer's), in any form ``src`` of :func:`read_frames` takes (bytes too). It plays to its end unless
+            ``duration`` cuts the output.
         duration: cut the output at this many seconds.
         metadata: container tags.
         buffer_frames: frames the pipe holds (at least 64 KiB).
-        runtime, fs, root, memory_limit, time_limit, output_limit, cancel, progress: as for :meth:`Runtime.run`.
+        runtime: the :class:`~afmpeg.Runtime` to use (default: :func:`~afmpeg.default_runtime`).
+        fs, root: the filesystem (and directory in it) a path string names a file on, as for the helpers.
+        memory_limit, time_limit, output_limit, cancel, progress: as for :meth:`Runtime.run`.
 
     Returns:
-        The job's :class:`~afmpeg.ProcessResult`.
+        The job's :class:`~afmpeg.ProcessResult`, its output named as ``dst`` was.
 
     Raises:
         Whatever the frames iterator raises (the job is cancelled first and nothing is written); the job's
-        error (:class:`~afmpeg.ProcessingError`, limits, :class:`~afmpeg.Cancelled`, ...);
+        error (:class:`~afmpeg.ProcessingError`, limits, :class:`~afmpeg.Cancelled`, ...), naming the files as
+        they were given;
         ``ValueError``/``TypeError`` for a frame of the wrong kind, size or format (the job is cancelled).
     """
-    rt = _runtime(runtime)
-    path = os.fspath(dst)
     rate = _rate(fps)
-    if not isinstance(buffer_frames, int) or buffer_frames < 1:
-        raise ValueError("buffer_frames must be a positive integer")
+    buffer_frames = _buffer_frames(buffer_frames)
+    files = Files(runtime, fs, root)
+    dst_loc = files.add_output(dst)
+    audio_loc = files.add_input(audio) if audio is not None else None
+    files.prepare()
     encoder = _FrameEncoder(in_pix_fmt)
     it = iter(frames)
     try:
@@ -111,10 +120,10 @@ def write_frames(
         "options": {"video_size": f"{layout.width}x{layout.height}", "pixel_format": layout.pix_fmt, "framerate": rate},
     }
     graph = f"[0:v]{','.join(chain) or 'null'}[v]"
-    output: dict[str, Any] = {"path": path, "map": ["[v]"]}
+    output: dict[str, Any] = {"path": dst_loc.guest, "map": ["[v]"]}
     inputs: list[dict[str, Any]] = [video_in]
-    if audio is not None:
-        inputs.append({"path": os.fspath(audio)})
+    if audio_loc is not None:
+        inputs.append({"path": audio_loc.guest})
         graph += ";[1:a]anull[a]"
         output["map"].append("[a]")
         if audio_codec is not None:
@@ -131,11 +140,11 @@ def write_frames(
         output["duration"] = float(duration)
     if metadata:
         output["metadata"] = dict(metadata)
-    job = {"op": "process", "version": 9, "inputs": inputs, "filter": graph, "outputs": [output]}
+    job = {"op": "process", "version": VOCAB_VERSION, "inputs": inputs, "filter": graph, "outputs": [output]}
     pipe = Pipe(max(buffer_frames * layout.nbytes, MIN_PIPE_BYTES))
-    run_kw = _run_kw(fs, root, memory_limit, time_limit, progress)
+    run_kw = _run_kw(memory_limit, time_limit, progress)
     run_kw["output_limit"] = output_limit
-    pj = _PipeJob(rt, job, pipe, name, guest_writes=False, cancel=cancel, run_kw=run_kw)
+    pj = _PipeJob(files, job, pipe, name, guest_writes=False, cancel=cancel, run_kw=run_kw)
     pj.start()
     end = object()
     try:
@@ -159,4 +168,4 @@ def write_frames(
     pj.raise_error()
     if pj.result is None:  # pragma: no cover - the thread always sets one of result / error
         raise AfmpegError("the write_frames job ended without a result")
-    return pj.result
+    return files.finish(pj.result)  # a staged output is published now, after the job succeeded

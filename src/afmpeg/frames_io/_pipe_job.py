@@ -6,9 +6,9 @@ import threading
 from typing import Any
 
 from ..errors import AfmpegError, Cancelled
-from ..limits import CancelToken
+from ..limits import CancelToken, LinkedToken
 from ..results import ProcessResult
-from ..runtime import Runtime
+from ..sources import Files
 from ..wasi.pipes import Pipe
 
 #: Frames the pipe between engine and Python holds by default.
@@ -19,30 +19,8 @@ STOP_TIMEOUT = 30.0
 MIN_PIPE_BYTES = 64 * 1024
 
 
-class _LinkedToken(CancelToken):
-    """Cancelled by :meth:`cancel` (the frame reader/writer stopping the job) or by the caller's own token."""
-
-    def __init__(self, outer: CancelToken | None) -> None:
-        super().__init__()
-        self.outer = outer
-        self._own = threading.Event()
-
-    def cancel(self) -> None:
-        self._own.set()
-        super().cancel()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._own.is_set() or (self.outer is not None and self.outer.cancelled)
-
-    @property
-    def internal(self) -> bool:
-        """True if the frame reader/writer (not the caller's token) cancelled."""
-        return self._own.is_set()
-
-
 class _PipeJob:
-    """One process job in a background thread, with one pipe to it.
+    """One process job in a background thread, with one pipe to it, run on the filesystem of the call's ``files``.
 
     Holds no reference to the reader/writer object that owns it, so dropping that object (garbage collection)
     can stop the job. When the thread ends it closes the guest's end of the pipe, which wakes the host side.
@@ -50,7 +28,7 @@ class _PipeJob:
 
     def __init__(
         self,
-        runtime: Runtime,
+        files: Files,
         job: dict[str, Any],
         pipe: Pipe,
         name: str,
@@ -59,12 +37,12 @@ class _PipeJob:
         cancel: CancelToken | None,
         run_kw: dict[str, Any],
     ) -> None:
-        self.runtime = runtime
+        self.files = files
         self.job = job
         self.pipe = pipe
         self.name = name
         self.guest_writes = guest_writes
-        self.token = _LinkedToken(cancel)
+        self.token = LinkedToken(cancel)
         self.run_kw = run_kw
         self.result: ProcessResult | None = None
         self.error: BaseException | None = None
@@ -73,7 +51,8 @@ class _PipeJob:
     def _run(self) -> None:
         device = self.pipe.guest_writer() if self.guest_writes else self.pipe.guest_reader()
         try:
-            self.result = self.runtime.run(self.job, devices={self.name: device}, cancel=self.token, **self.run_kw)
+            # the files' run: on the call's filesystem, its errors naming the files as the caller did
+            self.result = self.files.run(self.job, devices={self.name: device}, cancel=self.token, **self.run_kw)
         except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
             self.error = exc
         finally:
@@ -105,6 +84,6 @@ class _PipeJob:
         err = self.error
         if err is None:
             return
-        if isinstance(err, Cancelled) and self.token.internal:
+        if isinstance(err, Cancelled) and self.token.cancelled_here:
             return
         raise err

@@ -7,7 +7,7 @@ from typing import Any, Self
 from ..errors import AfmpegError
 from ..limits import CancelToken
 from ..results import ProcessResult
-from ..runtime import Runtime
+from ..sources import Files
 from ..wasi.pipes import Pipe, device_path
 from ._pipe_job import _PipeJob
 
@@ -20,14 +20,15 @@ class _StreamReader:
 
     def _setup(
         self,
-        runtime: Runtime,
+        files: Files,
         job: dict[str, Any],
         chunk_bytes: int,
         capacity: int,
         cancel: CancelToken | None,
         run_kw: dict[str, Any],
     ) -> None:
-        self.runtime = runtime
+        self._files = files
+        self.runtime = files.runtime
         self.job = job
         self.chunk_bytes = chunk_bytes
         #: the bounded pipe the engine writes into (``pipe.capacity``, ``pipe.max_fill`` show the buffering)
@@ -42,7 +43,7 @@ class _StreamReader:
             name = "out0"
             self.job["outputs"][0]["path"] = device_path(name)
             self._job = _PipeJob(
-                self.runtime, self.job, self.pipe, name, guest_writes=True, cancel=self._cancel, run_kw=self._run_kw
+                self._files, self.job, self.pipe, name, guest_writes=True, cancel=self._cancel, run_kw=self._run_kw
             )
             self._job.start()
         return self._job

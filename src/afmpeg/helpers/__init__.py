@@ -12,7 +12,8 @@
     afmpeg.concat(["a.mp4", "b.mov"], "both.mp4")
     afmpeg.slideshow([("cover.png", 3), "clip.mp4"], "reel.mp4", audio="music.flac")
 
-Where files are (every helper takes the same forms):
+Where files are (every helper takes the same forms, and so do :func:`~afmpeg.read_frames`,
+:func:`~afmpeg.read_audio` and :func:`~afmpeg.write_frames`):
 
 - a path string: a file on ``fs=`` (an fsspec filesystem, a local directory or a URL, inside ``root=``, exactly
   as :meth:`Runtime.run` reads them); without ``fs=``, on the filesystem of the ``runtime=`` you passed; without
@@ -24,7 +25,9 @@ Where files are (every helper takes the same forms):
 When all files sit on one filesystem the job runs there (the engine sees only the directory that holds them).
 Otherwise (bytes, files on two filesystems, local files in unrelated directories) the inputs are copied into a
 private in-memory filesystem, the job runs there, and its outputs are written to their destinations after it
-succeeded.
+succeeded. Errors name the files as the caller did: the message, and ``filename`` of an
+:class:`~afmpeg.InputNotFound`, hold the path, URL or ``"<bytes>"`` that was passed, not the path the engine saw
+(FFmpeg's own words stay in ``ffmpeg_message``).
 
 Every helper takes ``runtime=`` (default: :func:`default_runtime`) and the limit keywords of :meth:`Runtime.run`
 (``time_limit``, ``memory_limit``, ``output_limit``, ``cancel``), validates its arguments before the engine runs

@@ -11,6 +11,7 @@ from ..errors import JobSpecError, ProcessingError
 from ..job import MAX_INPUTS, Input, Output, ProcessJob
 from ..results import ProbedInput, ProcessResult
 from ..runtime import Runtime
+from ..sources import Files
 from ._checks import (
     _bitrate,
     _fps_text,
@@ -22,8 +23,7 @@ from ._checks import (
     _string_options,
 )
 from ._containers import _container
-from ._probe import _length, _num, _probe_guest
-from ._sources import _setup
+from ._probe import _length, _num
 from ._types import ProgressCallback, Source, Target
 
 
@@ -86,12 +86,12 @@ def concat(
         raise JobSpecError("copy=True joins the packets as they are: encoding settings cannot apply")
     sr = _positive_int(sample_rate, "sample_rate", low=1000, high=768000)
     ch = _positive_int(channels, "channels", high=64)
-    files = _setup(runtime, fs, root)
+    files = Files(runtime, fs, root)
     locs = [files.add_input(s) for s in srcs]
     dst_loc = files.add_output(dst)
-    v_default, a_default = _container(dst_loc.rel if dst_loc.rel is not None else dst_loc.path, None)
+    v_default, a_default = _container(dst_loc.name, None)
     files.prepare(concat_safe=copy)
-    infos = [_probe_guest(files, loc, run_options) for loc in locs]
+    infos = [files.probe(loc, run_options) for loc in locs]
 
     if copy:
         first = _video_signature(infos[0])
@@ -102,7 +102,7 @@ def concat(
         mapping = [m for m, s in (("0:v", infos[0].video), ("0:a", infos[0].audio)) if s is not None]
         job = ProcessJob(inputs=[Input(concat=[loc.guest for loc in locs])],
                          outputs=[Output(path=dst_loc.guest, map=mapping)])
-        return files.finish(files.runtime.run(job, progress=progress, **files.where, **run_options))
+        return files.finish(files.run(job, progress=progress, **run_options))
 
     has_video = v_default is not None and any(i.video is not None for i in infos)
     has_audio = a_default is not None and any(i.audio is not None for i in infos)
@@ -157,4 +157,4 @@ def concat(
         outputs=[Output(path=dst_loc.guest, map=[p for p, ok in (("[v]", has_video), ("[a]", has_audio)) if ok],
                         video_codec=v_codec, audio_codec=a_codec, options=opts or None)],
     )
-    return files.finish(files.runtime.run(job, progress=progress, **files.where, **run_options))
+    return files.finish(files.run(job, progress=progress, **run_options))

@@ -13,9 +13,9 @@ from ..errors import JobSpecError, ProcessingError
 from ..job import MAX_INPUTS, Input, Output, ProcessJob
 from ..results import ProbedInput, ProcessResult
 from ..runtime import Runtime
+from ..sources import Files
 from ._checks import _bitrate, _fps_text, _limits, _positive_int, _quality_options, _scale_args, _seconds
-from ._probe import _length, _num, _probe_guest
-from ._sources import _setup
+from ._probe import _length, _num
 from ._types import ProgressCallback, Source, Target
 
 _TRANSITION = re.compile(r"[a-z][a-z0-9]*")
@@ -126,12 +126,12 @@ def slideshow(
     if audio is not None and audio_bitrate is not None:
         opts["b:a"] = _bitrate(audio_bitrate, "audio_bitrate") or ""
 
-    files = _setup(runtime, fs, root)
+    files = Files(runtime, fs, root)
     locs = [files.add_input(s.src) for s in slides]
     audio_loc = files.add_input(audio) if audio is not None else None
     dst_loc = files.add_output(dst)
     files.prepare()
-    infos = [_probe_guest(files, loc, run_options) for loc in locs]
+    infos = [files.probe(loc, run_options) for loc in locs]
 
     durations: list[float] = []
     for i, (slide, info, loc) in enumerate(zip(slides, infos, locs, strict=True)):
@@ -187,7 +187,7 @@ def slideshow(
         graph[-1] = graph[-1][: -len("[s0]")] + "[v]"
     mapping = ["[v]"]
     if audio_loc is not None:
-        info = _probe_guest(files, audio_loc, run_options)
+        info = files.probe(audio_loc, run_options)
         if info.audio is None:
             raise ProcessingError(f"audio ({audio_loc.display}) has no sound")
         inputs.append(Input(path=audio_loc.guest))
@@ -206,4 +206,4 @@ def slideshow(
                         audio_codec=audio_codec if audio_loc is not None else None, options=opts or None,
                         duration=round(total, 6))],
     )
-    return files.finish(files.runtime.run(job, progress=progress, **files.where, **run_options))
+    return files.finish(files.run(job, progress=progress, **run_options))

@@ -9,9 +9,8 @@ from typing import Any
 from ..errors import JobSpecError, ProcessingError
 from ..job import Input, Output, ProcessJob
 from ..runtime import Runtime
+from ..sources import Files, locate
 from ._checks import _limits, _scale_args, _seconds
-from ._probe import _probe_guest
-from ._sources import _locate, _setup
 from ._types import Source, Target
 
 # room for any one still (the engine refuses pictures over 64 Mpx); the buffer only grows as the engine writes
@@ -57,11 +56,11 @@ def thumbnail(
         raise JobSpecError(f"format must be 'png' or 'jpeg', got {format!r}")
     from ..wasi.pipes import Pipe, device_path
 
-    files = _setup(runtime, fs, root)
+    files = Files(runtime, fs, root)
     src_loc = files.add_input(src)
-    dst_loc = _locate(dst, files.base, output=True) if dst is not None else None
+    dst_loc = locate(dst, files.base, output=True) if dst is not None else None
     files.prepare()
-    info = _probe_guest(files, src_loc, run_options)
+    info = files.probe(src_loc, run_options)
     if info.video is None:
         raise ProcessingError(f"{src_loc.display} has no video stream to take a thumbnail from")
     if isinstance(at, float | int) and info.duration is not None and at >= info.duration:
@@ -84,7 +83,7 @@ def thumbnail(
             options={"qmin": "2", "qmax": "2"} if jpeg else None,  # what the frames op's JPEGs use (-q:v 2)
         )],
     )
-    files.runtime.run(job, devices={"thumbnail": pipe.guest_writer()}, **files.where, **run_options)
+    files.run(job, devices={"thumbnail": pipe.guest_writer()}, **run_options)
     pipe.close_write()
     chunks = []
     while chunk := pipe.read_some(1 << 20):

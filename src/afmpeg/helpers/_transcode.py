@@ -10,6 +10,7 @@ from ..errors import JobSpecError, ProcessingError
 from ..job import Input, Output, ProcessJob
 from ..results import ProcessResult
 from ..runtime import Runtime
+from ..sources import Files
 from ._checks import (
     _bitrate,
     _fps_text,
@@ -22,8 +23,6 @@ from ._checks import (
     _string_options,
 )
 from ._containers import _container
-from ._probe import _probe_guest
-from ._sources import _setup
 from ._types import ProgressCallback, Source, Target
 
 
@@ -63,17 +62,16 @@ def _run_encode(
     run_options: dict[str, Any],
 ) -> ProcessResult:
     _limits(run_options)
-    files = _setup(runtime, fs, root)
+    files = Files(runtime, fs, root)
     src_loc = files.add_input(src)
     dst_loc = files.add_output(dst)
-    name = dst_loc.rel if dst_loc.rel is not None else dst_loc.path
-    v_default, a_default = _container(name, want.format)
+    v_default, a_default = _container(dst_loc.name, want.format)
     if want.video_codec == "copy" and (want.scale or want.fps or want.quality is not None):
         raise JobSpecError("video_codec='copy' keeps the video as it is: size, fps and quality need an encoder")
     if want.audio_codec == "copy" and (want.sample_rate or want.channels):
         raise JobSpecError("audio_codec='copy' keeps the audio as it is: sample_rate and channels need an encoder")
     files.prepare()
-    info = _probe_guest(files, src_loc, run_options)
+    info = files.probe(src_loc, run_options)
     if want.start is not None and info.duration is not None and want.start >= info.duration:
         raise JobSpecError(f"start={want.start} is at or past the end of {src_loc.display} ({info.duration:g} s)")
 
@@ -145,7 +143,7 @@ def _run_encode(
             metadata=want.metadata,
         )],
     )
-    result = files.runtime.run(job, progress=progress, **files.where, **run_options)
+    result = files.run(job, progress=progress, **run_options)
     return files.finish(result)
 
 

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from typing import Any
 
 from ..progress import Progress
+from ..sources import Source as Source
+from ..sources import Target as Target
 
-#: What a helper may be given as an input file.
-Source = bytes | bytearray | memoryview | str | os.PathLike[str] | tuple[Any, str]
-#: What a helper may be given as an output file.
-Target = str | os.PathLike[str] | tuple[Any, str]
 ProgressCallback = Callable[[Progress], None]
