@@ -1,8 +1,11 @@
 """The ``afmpeg`` command line (also ``python -m afmpeg``): run job specs, probe, grab frames, transcode, list what
 the engine can do.
 
-Files are read and written on a *root*: a local directory (default: the working directory) or an fsspec URL
-(``--root s3://bucket/media``); the engine sees nothing else. See ``afmpeg --help`` and docs/reference/cli.md.
+Files are read and written on a *root*: a local directory or an fsspec URL (``--root s3://bucket/media``); the
+engine sees nothing else, and a path that leaves ``--root`` is a usage error. Without ``--root``, ``run`` uses the
+working directory, and ``probe``/``frames``/``transcode`` take ordinary local paths (or URLs) and run in the
+directory that holds their files. Every failure is one line on stderr (or one JSON object with ``--json``), never a
+traceback. See ``afmpeg --help`` and docs/reference/cli.md.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import argparse
 import dataclasses
 import json
 import os
+import posixpath
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -24,8 +28,8 @@ from .errors import (
     JobSpecError,
     LimitExceeded,
     ModuleNotFound,
-    ProcessingError,
     UnsupportedVocabulary,
+    error_for_exit,
 )
 from .job import FramesJob, Input, ProbeJob
 from .limits import CancelToken
@@ -36,6 +40,8 @@ from .running import RunningJob
 __all__ = [
     "main",
     "build_parser",
+    "exit_code_for",
+    "UsageError",
     "EXIT_OK",
     "EXIT_FAILURE",
     "EXIT_USAGE",
@@ -49,7 +55,8 @@ __all__ = [
 EXIT_OK = 0
 #: processing failed: unreadable or missing input, codec/format/filter failure, engine crash, …
 EXIT_FAILURE = 1
-#: bad usage: a wrong argument, an unreadable or malformed job file, a job spec the engine rejects
+#: bad usage: a wrong argument, an unreadable or malformed job file, a job spec the engine rejects, a path outside
+#: ``--root``
 EXIT_USAGE = 2
 #: the job's spec vocabulary is newer than the engine's
 EXIT_VOCABULARY = 3
@@ -64,28 +71,40 @@ EPILOG = f"""\
 exit codes:
   {EXIT_OK}    success
   {EXIT_FAILURE}    processing failure (missing or unreadable input, codec/format/filter failure, engine crash)
-  {EXIT_USAGE}    bad usage: wrong arguments, unreadable or malformed job JSON, a job spec the engine rejects
+  {EXIT_USAGE}    bad usage: wrong arguments, unreadable or malformed job JSON, a job spec the engine rejects,
+       a path outside --root
   {EXIT_VOCABULARY}    the job's vocabulary version is newer than this engine
   {EXIT_LIMIT}    stopped by a limit (--time-limit, --memory-limit, output size)
   {EXIT_NO_ENGINE}    no engine module found or loadable (build one, or pass --module / set AFMPEG_MODULE)
   {EXIT_INTERRUPTED}  interrupted with Ctrl-C: the job was cancelled, nothing it wrote was published
 
+Without --root, probe, frames and transcode take ordinary local paths (or fsspec URLs); with --root,
+paths are relative to it and one that leaves it is an error.
+
 With --json, results go to stdout as one JSON document and errors to stderr as
-{{"error": ..., "type": ..., "exit_code": ..., "kind"?: ..., "field"?: ...}}.
+{{"error": ..., "type": ..., "exit_code": ..., "kind"?: ..., "field"?: ..., "ffmpeg_message"?: ...}}.
 Progress bars are drawn on stderr when it is a terminal (or with --progress), never with --quiet.
 """
 
 _SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
 
-class _UsageError(Exception):
-    """A command-line mistake (exit code 2)."""
+class UsageError(Exception):
+    """A command-line mistake (exit code 2): a wrong argument, an unreadable job file, a path outside ``--root``.
+
+    ``field`` names the job field it concerns, when there is one. With ``--json`` its ``type`` is ``"UsageError"``.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
 
 
 class _Parser(argparse.ArgumentParser):
     # report usage errors through main() (so --json can format them) instead of exiting from inside argparse
     def error(self, message: str) -> NoReturn:
-        raise _UsageError(f"{self.prog}: {message}")
+        raise UsageError(f"{self.prog}: {message}")
 
 
 def _memory(text: str) -> int | None:
@@ -143,9 +162,12 @@ def _common_options() -> argparse.ArgumentParser:
     return common
 
 
-def _root_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--root", metavar="DIR|URL", default=None, help="the directory (or fsspec URL) the job's paths "
-                   "are relative to; the engine sees nothing outside it (default: the working directory)")
+def _root_option(p: argparse.ArgumentParser, default: str) -> None:
+    p.add_argument("--root", metavar="DIR|URL", default=None, help="the directory (or fsspec URL) the paths are "
+                   f"relative to; the engine sees nothing outside it, a path that leaves it is an error ({default})")
+
+
+_FILES_ROOT = "default: none, ordinary local paths or URLs; the job sees only the directory holding the files"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -167,12 +189,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("run", "run a job spec (any op) from a JSON file, or from stdin with '-'")
     p.add_argument("job", metavar="JOB.json", help="the job spec file, or - for stdin")
-    _root_option(p)
+    _root_option(p, "default: the working directory")
 
     p = add("probe", "describe a media file: container, duration, streams")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--format", help="force the demuxer (e.g. rawvideo, s16le)")
-    _root_option(p)
+    _root_option(p, _FILES_ROOT)
 
     p = add("frames", "write stills of a video: one image per selected frame")
     p.add_argument("input", metavar="INPUT")
@@ -186,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--count", type=int, help="the most frames to write (1-4096)")
     p.add_argument("--scale", help="scale filter arguments, e.g. 320:-2")
     p.add_argument("--codec", choices=["png", "mjpeg", "webp"], help="default: from the extension, else png")
-    _root_option(p)
+    _root_option(p, _FILES_ROOT)
 
     p = add("transcode", "convert IN to OUT (container from OUT's extension)")
     p.add_argument("src", metavar="IN")
@@ -202,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-video", dest="video", action="store_false", help="leave video out")
     p.add_argument("--no-audio", dest="audio", action="store_false", help="leave audio out")
     p.add_argument("--format", help="force the output muxer")
-    _root_option(p)
+    _root_option(p, _FILES_ROOT)
 
     p = add("capabilities", "list what this engine build contains (from libav's registries)")
     p.add_argument("--kind", choices=CAPABILITY_KINDS, help="only this kind of component")
@@ -214,6 +236,245 @@ def build_parser() -> argparse.ArgumentParser:
 # ------------------------------------------------------------------------------------------------ running
 
 
+class _Root:
+    """The ``--root`` of a command (or the working directory): the filesystem the job runs on."""
+
+    def __init__(self, given: str | None) -> None:
+        from .runtime import resolve_fs
+
+        self.given = given
+        text = given or os.getcwd()
+        #: how messages name the root
+        self.label = f"--root {given}" if given else "the working directory (the default root)"
+        if "://" not in text and not os.path.isdir(text):
+            raise UsageError(f"--root {text!r} is not a directory")
+        try:
+            self.fs, self.path = resolve_fs(text, None)
+        except Exception as exc:  # an unknown protocol, a missing fsspec backend, file:// to no directory, …
+            raise UsageError(f"--root {text}: {_reason(exc)}") from None
+        #: the real local directory behind the root, when it is one
+        self.local: str | None = _local_dir_of(self.fs)
+        #: the root as the user may have spelled it in an absolute path (before symlinks were resolved)
+        self._spelled = os.path.abspath(os.path.expanduser(text)) if "://" not in text else None
+
+    def inside(self, path: str, *, output: bool = False) -> str:
+        """``path`` as the job names it: relative to the root. A path that leaves the root is a usage error.
+
+        Relative paths are relative to the root; an absolute local path must lie inside a local root; a URL must
+        lie inside a URL root. ``..`` may be used as long as the path stays inside.
+        """
+        outside = UsageError(f"{path} is outside {self.label}")
+        if not path:
+            raise UsageError("a path must not be empty")
+        if self.local is not None:
+            if "://" in path:
+                raise outside
+            text = os.path.expanduser(path)
+            if os.path.isabs(text):
+                rel = next((r for r in (_relpath(text, base) for base in (self._spelled, self.local) if base)
+                            if r is not None), None)
+                if rel is None:
+                    raise outside
+            else:
+                rel = os.path.normpath(text).replace(os.sep, "/")
+            if _leaves(rel):
+                raise outside
+            # a symbolic link inside the root that leads out of it: the sandbox refuses it, say why now
+            full = os.path.join(self.local, rel)
+            real = os.path.realpath(os.path.dirname(full) if output else full)
+            if not _within(real, self.local):
+                raise UsageError(f"{path} is outside {self.label} (a symbolic link leads out of it)")
+            return rel
+        text = path
+        if "://" in text:  # a URL: of the root's filesystem, under the root's path
+            protocols = self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
+            if text.split("://", 1)[0] not in protocols:
+                raise outside
+            full = posixpath.normpath(self.fs._strip_protocol(text))
+            base = posixpath.normpath(self.path).rstrip("/") if self.path.strip("/") else ""
+            if base and not (full + "/").startswith(base + "/"):
+                raise outside
+            text = full[len(base):]
+        rel = posixpath.normpath(text.lstrip("/")) if text.strip("/") else "."
+        if _leaves(rel):
+            raise outside
+        return rel
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror if exc.filename is None else f"{exc.filename}: {exc.strerror}"
+    return str(exc) or type(exc).__name__
+
+
+def _relpath(path: str, base: str) -> str | None:
+    try:
+        rel = os.path.relpath(os.path.normpath(path), base).replace(os.sep, "/")
+    except ValueError:  # another drive
+        return None
+    return None if _leaves(rel) else rel
+
+
+def _leaves(rel: str) -> bool:
+    return rel == ".." or rel.startswith("../") or rel.startswith("/")
+
+
+def _within(path: str, directory: str) -> bool:
+    try:
+        return os.path.commonpath([path, directory]) == directory
+    except ValueError:
+        return False
+
+
+def _local_dir_of(fs: Any) -> str | None:
+    """The local directory behind a ``DirFileSystem`` over the local disk (what a directory root resolves to)."""
+    from fsspec.implementations.dirfs import DirFileSystem
+    from fsspec.implementations.local import LocalFileSystem
+
+    if isinstance(fs, DirFileSystem) and isinstance(fs.fs, LocalFileSystem):
+        return os.path.realpath(fs.path)
+    return None
+
+
+@dataclasses.dataclass
+class _File:
+    """A command-line file without ``--root``: a local file (``fs`` is None) or a file an fsspec URL names."""
+
+    given: str
+    fs: Any
+    #: local: the absolute path with symlinks resolved (of its directory, for an output); else the path on ``fs``
+    path: str
+    output: bool
+
+    @property
+    def mod(self) -> Any:
+        return os.path if self.fs is None else posixpath
+
+
+def _host_file(given: str, *, output: bool, field: str) -> _File:
+    """Where ``given`` is, without ``--root``; a local input that is missing or a directory fails here."""
+    text = given
+    if not text:
+        raise UsageError("a path must not be empty")
+    if "://" in text:
+        import fsspec
+        from fsspec.implementations.local import LocalFileSystem
+
+        try:
+            fs, path = fsspec.core.url_to_fs(text)
+        except Exception as exc:  # an unknown protocol, a missing backend
+            raise UsageError(f"{given}: {_reason(exc)}") from None
+        if not isinstance(fs, LocalFileSystem):
+            return _File(given, fs, path, output)
+        text = path
+    p = Path(text).expanduser()
+    # the host follows symlinks the user named: the job sees the real file, inside its real directory
+    real = str(p.parent.resolve() / p.name) if output else str(p.resolve())
+    if not output:
+        _check_local_input(given, real, field)
+    return _File(given, None, real, output)
+
+
+def _check_local_input(given: str, real: str, field: str) -> None:
+    """A missing input, or a directory, fails as the engine would report it (same type, kind and field)."""
+    if os.path.isdir(real):
+        message, kind = f"{given}: Is a directory", "processing"
+    elif not os.path.exists(real):
+        message, kind = f"{given}: No such file or directory", "not_found"
+    else:
+        return
+    raise error_for_exit(1, message, details={"error": message, "kind": kind, "field": field})
+
+
+def _check_local_output(given: str, real: str, field: str) -> None:
+    """An output that cannot be created where it is (no such directory, not a directory, no permission)."""
+    parent = os.path.dirname(real)
+    if os.path.isdir(real):
+        message = f"{given}: Is a directory"
+    elif not os.path.exists(parent):
+        message = f"{given}: cannot create the file: its directory does not exist"
+    elif not os.path.isdir(parent):
+        message = f"{given}: Not a directory"
+    elif not os.access(parent, os.W_OK):
+        message = f"{given}: Permission denied (cannot write into its directory)"
+    else:
+        return
+    raise error_for_exit(1, message, details={"error": message, "kind": "processing", "field": field})
+
+
+# the engine keeps these top-level names for its private /tmp and /dev
+_PRIVATE = ("tmp", "dev")
+
+
+@dataclasses.dataclass
+class _Place:
+    """Where a command's job runs (``fs``/``root`` for the Runtime) and the path it names each file by."""
+
+    fs: Any
+    root: str
+    guests: list[str]
+    #: the files were copied into a private in-memory filesystem (outputs are copied out after the job)
+    staged: bool = False
+
+
+def _place(files: list[_File]) -> _Place:
+    """Without ``--root``: run the job in the deepest directory holding all the files (the file's own directory
+    for one file), so the engine sees no more of the disk than it must. When there is none short of the whole
+    filesystem (files in unrelated places, or on two filesystems), the inputs are copied into memory instead."""
+    first = files[0]
+    same = all((f.fs is None) == (first.fs is None) and (f.fs is None or f.fs is first.fs) for f in files)
+    if same:
+        mod = first.mod
+        try:
+            common = mod.commonpath([mod.dirname(f.path) for f in files])
+        except ValueError:
+            common = None
+        while common is not None and _deep(common, mod):
+            guests = [mod.relpath(f.path, common).replace(os.sep, "/") for f in files]
+            if not any(g.split("/", 1)[0] in _PRIVATE for g in guests):
+                if first.fs is None:
+                    return _Place(common, "", guests)
+                return _Place(first.fs, common, guests)
+            common = mod.dirname(common)
+    from .memfs import MemoryFS
+
+    mem = MemoryFS()
+    guests = []
+    for i, f in enumerate(files):
+        name = f.mod.basename(f.path)
+        ext = os.path.splitext(name)[1]
+        if f.output:
+            guests.append(name)
+        else:
+            guests.append(f"input{i}{ext}")
+            data = Path(f.path).read_bytes() if f.fs is None else f.fs.cat_file(f.path)
+            mem.pipe_file("/" + guests[-1], bytes(data))
+    return _Place(mem, "", guests, staged=True)
+
+
+def _deep(directory: str, mod: Any) -> bool:
+    """False for a filesystem's top (``/``, a drive, a bucket-less remote root)."""
+    if mod is os.path:
+        return os.path.dirname(directory) != directory
+    return bool(directory.strip("/"))
+
+
+def _makedirs_for(output: _File) -> None:
+    """Create the directory an output goes into (the engine does not create directories)."""
+    parent = output.mod.dirname(output.path)
+    try:
+        if output.fs is None:
+            os.makedirs(parent, exist_ok=True)
+        else:
+            output.fs.makedirs(parent, exist_ok=True)
+    except OSError as exc:
+        raise _dir_error(exc, os.path.dirname(output.given) or ".") from None
+
+
+def _dir_error(exc: OSError, shown: str) -> OSError:
+    return type(exc)(exc.errno, f"cannot create the directory {shown}: {exc.strerror or exc}")
+
+
 class _Context:
     """What one invocation needs: parsed options, output streams, the runtime (made on first use)."""
 
@@ -223,9 +484,12 @@ class _Context:
         self.stderr = stderr
         self.json: bool = getattr(args, "json", False)
         self.quiet: bool = getattr(args, "quiet", False)
-        self._runtime: Any = None
+        #: the job's paths → the paths as the user named them (errors and results are told in the user's terms)
+        self.names: dict[str, str] = {}
+        #: how errors name the job's root ("--root DIR"), when the user chose it
+        self.root_label: str | None = None
 
-    def runtime(self, fs: Any = None) -> Any:
+    def runtime(self, fs: Any = None, root: str = "") -> Any:
         from .runtime import DEFAULT_MEMORY_LIMIT, Runtime
 
         kw: dict[str, Any] = {
@@ -234,13 +498,13 @@ class _Context:
         }
         if fs is not None:
             kw["fs"] = fs
+            kw["root"] = root
         return Runtime(getattr(self.args, "module", None), **kw)
 
-    def root(self) -> str:
-        """The job's root: --root, or the working directory. A missing directory is a usage error."""
-        root = getattr(self.args, "root", None) or os.getcwd()
-        if "://" not in root and not os.path.isdir(root):
-            raise _UsageError(f"--root {root!r} is not a directory")
+    def root(self) -> _Root:
+        """The job's root: --root, or the working directory. A missing directory or a bad URL is a usage error."""
+        root = _Root(getattr(self.args, "root", None))
+        self.root_label = root.label
         return root
 
     def want_bar(self) -> bool:
@@ -319,29 +583,35 @@ def _read_job(path: str, stdin: IO[str]) -> dict[str, Any]:
     try:
         text = stdin.read() if path == "-" else open(path, encoding="utf-8").read()  # noqa: SIM115
     except OSError as exc:
-        raise _UsageError(f"cannot read the job file {name}: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot read the job file {name}: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
-        raise _UsageError(f"the job file {name} is not UTF-8 text: {exc}") from None
+        raise UsageError(f"the job file {name} is not UTF-8 text: {exc}") from None
     try:
         job = json.loads(text)
     except ValueError as exc:
-        raise _UsageError(f"the job file {name} is not valid JSON: {exc}") from None
+        raise UsageError(f"the job file {name} is not valid JSON: {exc}") from None
     if not isinstance(job, dict):
-        raise _UsageError(f"the job file {name} must hold a JSON object, got {type(job).__name__}")
+        raise UsageError(f"the job file {name} must hold a JSON object, got {type(job).__name__}")
     return job
 
 
 def _cmd_run(ctx: _Context, stdin: IO[str]) -> int:
     job = _read_job(ctx.args.job, stdin)
     root = ctx.root()
-    rt = ctx.runtime(fs=root)
+    rt = ctx.runtime(fs=root.fs, root=root.path)
     op = job.get("op", "process")
     bar = _make_bar(ctx, os.path.basename(ctx.args.job) if ctx.args.job != "-" else "job") if op == "process" else None
     wire = {**job, "op": op}
     answer = _run(lambda on_progress, token: rt.call(wire, progress=on_progress, cancel=token), bar)
     if ctx.json:
+        status = EXIT_OK
+        if op == "probe":  # an input that could not be read fails the command, as without --json
+            for entry in answer.get("inputs") or []:
+                if isinstance(entry, dict) and isinstance(entry.get("error"), str):
+                    status = max(status, EXIT_USAGE if _NOT_CAPABLE in entry["error"] else EXIT_FAILURE)
+                    entry["error"] = _clear_text(ctx, entry["error"])
         ctx.emit_json(answer)
-        return EXIT_OK
+        return status
     if op == "process":
         _print_process(ctx, ProcessResult.from_dict(answer))
     elif op == "probe":
@@ -364,25 +634,45 @@ def _print_process(ctx: _Context, result: ProcessResult) -> None:
 
 
 def _cmd_probe(ctx: _Context) -> int:
-    rt = ctx.runtime(fs=ctx.root())
-    job = ProbeJob(inputs=[Input(ctx.args.file, format=ctx.args.format)]).to_dict()
+    a = ctx.args
+    if a.root is not None:
+        root = ctx.root()
+        place = _Place(root.fs, root.path, [root.inside(a.file)])
+    else:  # no root: any local file (or URL), probed in its own directory
+        place = _place([_host_file(a.file, output=False, field="inputs[0]")])
+    guest = place.guests[0]
+    ctx.names[guest] = a.file
+    rt = ctx.runtime(fs=place.fs, root=place.root)
+    job = ProbeJob(inputs=[Input(guest, format=a.format)]).to_dict()
     answer = _run(lambda _progress, token: rt.call(job, cancel=token))
+    entries = answer.get("inputs") or []
+    if entries and isinstance(entries[0], dict):
+        entries[0]["path"] = a.file  # named as the user did
     info = ProbeResult.from_dict(answer).inputs[0]
     if not info.ok:  # the engine reports an unreadable input inside its answer; for the CLI it is a failure
-        message = info.error or "cannot read it"
-        raise ProcessingError(message if info.path in message else f"{info.path}: {message}", job=job)
+        raise _probe_error(ctx, info, job)
     if ctx.json:
         ctx.emit_json(answer)
         return EXIT_OK
     return _print_probe(ctx, ProbeResult.from_dict(answer))
 
 
+def _probe_error(ctx: _Context, info: Any, job: dict[str, Any]) -> AfmpegError:
+    """A probed input's ``error`` as the exception the API raises for it (``afmpeg.probe``): typed by its kind."""
+    message = _clear_text(ctx, info.error or "cannot read it")
+    if info.path not in message:
+        message = f"{info.path}: {message}"
+    details = {"error": message, "kind": info.extra.get("error_kind"), "field": "inputs[0]"}
+    return error_for_exit(1, message, job=job, details=details)
+
+
 def _print_probe(ctx: _Context, result: ProbeResult) -> int:
     status = EXIT_OK
     for info in result.inputs:
         if not info.ok:
-            print(f"afmpeg: {info.path}: {info.error}", file=ctx.stderr)
-            status = EXIT_FAILURE
+            message = _clear_text(ctx, info.error or "cannot read it")
+            print(f"afmpeg: {message if info.path in message else f'{info.path}: {message}'}", file=ctx.stderr)
+            status = max(status, EXIT_USAGE if _NOT_CAPABLE in (info.error or "") else EXIT_FAILURE)
             continue
         head = [info.format or "?"]
         if info.duration is not None:
@@ -413,8 +703,6 @@ def _print_probe(ctx: _Context, result: ProbeResult) -> int:
 
 def _cmd_frames(ctx: _Context) -> int:
     a = ctx.args
-    root = ctx.root()
-    rt = ctx.runtime(fs=root)
     if a.at is not None:
         select: dict[str, Any] = {"timestamps": a.at} if len(a.at) > 1 else {"timestamp": a.at[0]}
     elif a.every is not None:
@@ -425,14 +713,46 @@ def _cmd_frames(ctx: _Context) -> int:
         select = {"scene": "thumbnail"}
     else:
         select = {"timestamp": 0}  # no selector: the first frame
+    if not os.path.basename(a.pattern):
+        raise UsageError(f"PATTERN {a.pattern!r} names a directory: give a file name template such as "
+                         f"{a.pattern}f_%03d.png")
     job = FramesJob(inputs=[Input(a.input)], select=select, path=a.pattern, codec=a.codec, scale=a.scale,
                     count=a.count)
     job.validate()  # a JobSpecError names the field before the engine runs
-    parent = os.path.dirname(a.pattern.lstrip("/"))
-    if parent:  # the engine does not create directories; the CLI does it for the user
-        rt.fs.makedirs(_join(rt.root, parent), exist_ok=True)
-    wire = job.to_dict()
+    out_file: _File | None = None
+    if a.root is not None:
+        root = ctx.root()
+        place = _Place(root.fs, root.path, [root.inside(a.input), root.inside(a.pattern, output=True)])
+        parent = posixpath.dirname(place.guests[1])
+        if parent:  # the engine does not create directories; the CLI does it for the user
+            try:
+                root.fs.makedirs(_join(root.path, parent), exist_ok=True)
+            except OSError as exc:
+                raise _dir_error(exc, os.path.dirname(a.pattern)) from None
+    else:  # no root: local files (or URLs) anywhere; the job runs in the directory holding both
+        src = _host_file(a.input, output=False, field="inputs[0]")
+        out_file = _host_file(a.pattern, output=True, field="path")
+        place = _place([src, out_file])
+        _makedirs_for(out_file)
+    guest_in, guest_pattern = place.guests
+    ctx.names[guest_in] = a.input
+    ctx.names[guest_pattern] = a.pattern
+    rt = ctx.runtime(fs=place.fs, root=place.root)
+    wire = dataclasses.replace(job, inputs=[Input(guest_in)], path=guest_pattern).to_dict()
     answer = _run(lambda _progress, token: rt.call(wire, cancel=token))
+    guest_dir, shown_dir = posixpath.dirname(guest_pattern), os.path.dirname(a.pattern)
+    for frame in answer.get("frames") or []:
+        if not isinstance(frame, dict) or not isinstance(frame.get("path"), str):
+            continue
+        name = posixpath.relpath(frame["path"].lstrip("/"), guest_dir) if guest_dir else frame["path"].lstrip("/")
+        if place.staged and out_file is not None:  # the job wrote into memory: publish to the real directory
+            data = bytes(rt.fs.cat_file("/" + frame["path"].lstrip("/")))
+            target = out_file.mod.join(out_file.mod.dirname(out_file.path), name)
+            if out_file.fs is None:
+                Path(target).write_bytes(data)
+            else:
+                out_file.fs.pipe_file(target, data)
+        frame["path"] = os.path.join(shown_dir, name)  # named as the user did
     if ctx.json:
         ctx.emit_json(answer)
     else:
@@ -456,15 +776,24 @@ def _cmd_transcode(ctx: _Context) -> int:
     from . import helpers
 
     a = ctx.args
-    rt = ctx.runtime()
     where: dict[str, Any] = {}
     src: Any = a.src
     dst: Any = a.dst
+    shown: dict[str, str] = {}
     if a.root is not None:
-        where["fs"] = ctx.root()
+        root = ctx.root()
+        src, dst = root.inside(a.src), root.inside(a.dst, output=True)
+        where.update(fs=root.fs, root=root.path)
+        shown = {src: a.src, dst: a.dst}
     else:  # no root: local files anywhere (a Path is always a local file to the helpers), or URLs
-        src = src if "://" in src else Path(src)
-        dst = dst if "://" in dst else Path(dst)
+        files = _host_file(a.src, output=False, field="inputs[0]"), _host_file(a.dst, output=True,
+                                                                              field="outputs[0].path")
+        if files[1].fs is None:
+            _check_local_output(a.dst, files[1].path, "outputs[0].path")
+        src, dst = (f.given if f.fs is not None else Path(f.path) for f in files)
+        shown = {f.path: f.given for f in files if f.fs is None}
+    ctx.names.update(shown)
+    rt = ctx.runtime()
     bar = _make_bar(ctx, os.path.basename(a.dst))
 
     def target(on_progress: Callable[[Progress], None], token: CancelToken) -> ProcessResult:
@@ -475,6 +804,8 @@ def _cmd_transcode(ctx: _Context) -> int:
         )
 
     result = _run(target, bar)
+    for out in result.outputs:
+        out.path = shown.get(out.path, out.path)
     if ctx.json:
         ctx.emit_json(_plain(result))
     else:
@@ -541,11 +872,56 @@ def _cmd_version(ctx: _Context) -> int:
 # ------------------------------------------------------------------------------------------------ errors
 
 
+# What the engine says when the sandbox refuses a path (wasi-libc's text for ENOTCAPABLE): a symbolic link, or a
+# name inside the media, that leads out of the job's root. The CLI tells it in the user's terms.
+_NOT_CAPABLE = "Capabilities insufficient"
+_NOT_CAPABLE_PATH = re.compile(r'(?P<path>"[^"]*"|[^\s:"(][^:]*?): Capabilities insufficient')
+# the engine's words for a job path that leaves the root (`..`, an absolute path)
+_OUTSIDE = "outside the job's filesystem"
+
+
+def _rename(text: str, names: dict[str, str]) -> str:
+    """``text`` with the job's paths replaced by the paths as the user named them."""
+    for guest, shown in sorted(names.items(), key=lambda item: -len(item[0])):
+        if guest and guest != shown:
+            text = re.sub(rf"(?<![\w./\\-]){re.escape(guest)}(?![\w/\\-]|\.\w)", lambda _m, s=shown: s, text)
+    return text
+
+
+def _clear_text(ctx: _Context | None, text: str) -> str:
+    """An engine message in the user's terms: their paths, their root, no errno text."""
+    if ctx is None:
+        return text
+    text = _rename(text, ctx.names)
+    label = ctx.root_label or "the job's root"
+    if ctx.root_label:
+        text = text.replace(_OUTSIDE, f"outside {ctx.root_label}")
+    text = _NOT_CAPABLE_PATH.sub(lambda m: f"{m['path']} is outside {label}", text)
+    return text.replace(_NOT_CAPABLE, f"a path leads outside {label}")
+
+
+def _clarify(exc: BaseException, ctx: _Context | None) -> BaseException:
+    """The exception to report: an engine error retold with :func:`_clear_text`; a path the sandbox refused
+    becomes a :class:`JobSpecError` (exit code 2), like a job path that leaves the root."""
+    if not isinstance(exc, AfmpegError) or ctx is None:
+        return exc
+    message = _clear_text(ctx, exc.message)
+    if _NOT_CAPABLE in exc.message and not isinstance(exc, JobSpecError):
+        details = {**exc.details, "error": message, "kind": "spec"}
+        return JobSpecError(message, exit_code=exc.exit_code, stderr=exc.stderr, job=exc.job, details=details)
+    if message != exc.message:
+        exc.message = message
+        exc.args = (message,)
+        if isinstance(exc.details.get("error"), str):
+            exc.details = {**exc.details, "error": message}
+    return exc
+
+
 def exit_code_for(exc: BaseException) -> int:
     """The exit code the CLI gives for an exception (see the ``--help`` epilog)."""
     if isinstance(exc, KeyboardInterrupt | Cancelled):
         return EXIT_INTERRUPTED
-    if isinstance(exc, _UsageError | JobSpecError):
+    if isinstance(exc, UsageError | JobSpecError):
         return EXIT_USAGE
     if isinstance(exc, UnsupportedVocabulary):
         return EXIT_VOCABULARY
@@ -556,21 +932,42 @@ def exit_code_for(exc: BaseException) -> int:
     return EXIT_FAILURE
 
 
-def _report(exc: BaseException, code: int, as_json: bool, stderr: IO[str]) -> None:
+def _message(exc: BaseException) -> str:
     if isinstance(exc, KeyboardInterrupt):
-        message = "interrupted: the job was cancelled and nothing was written"
-    else:
-        message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        return "interrupted: the job was cancelled and nothing was written"
+    if isinstance(exc, UsageError | AfmpegError):
+        return exc.message
+    if isinstance(exc, OSError):  # "PATH: reason", not "[Errno N] reason: 'PATH'"
+        return _reason(exc)
+    if isinstance(exc, ValueError):
+        return str(exc) or type(exc).__name__
+    # not an error the CLI expects: still one line, never a traceback
+    return f"unexpected {type(exc).__name__}: {exc}" if str(exc) else f"unexpected {type(exc).__name__}"
+
+
+def _error_json(exc: BaseException, message: str, code: int) -> dict[str, Any]:
+    """The ``--json`` error object: type, exit code, message; kind, field, FFmpeg's words when there are any."""
+    data: dict[str, Any] = {"error": message, "type": type(exc).__name__, "exit_code": code}
+    if isinstance(exc, AfmpegError):
+        for key in ("kind", "field"):
+            value = getattr(exc, key, None)
+            if isinstance(value, str):
+                data[key] = value
+        if any(line.strip() for line in (exc.stderr or "").splitlines()):
+            data["ffmpeg_message"] = exc.ffmpeg_message
+        if exc.exit_code is not None:
+            data["engine_exit_code"] = exc.exit_code
+    elif isinstance(exc, UsageError) and exc.field:
+        data["field"] = exc.field
+    elif isinstance(exc, OSError) and exc.errno is not None:
+        data["errno"] = exc.errno
+    return data
+
+
+def _report(exc: BaseException, code: int, as_json: bool, stderr: IO[str]) -> None:
+    message = _message(exc)
     if as_json:
-        data: dict[str, Any] = {"error": message, "type": type(exc).__name__, "exit_code": code}
-        if isinstance(exc, AfmpegError):
-            for key in ("kind", "field"):
-                value = getattr(exc, key, None)
-                if isinstance(value, str):
-                    data[key] = value
-            if exc.exit_code is not None:
-                data["engine_exit_code"] = exc.exit_code
-        print(json.dumps(data, ensure_ascii=False), file=stderr)
+        print(json.dumps(_error_json(exc, message, code), ensure_ascii=False), file=stderr)
         return
     text = message if message.startswith("afmpeg") else f"afmpeg: error: {message}"
     field = getattr(exc, "field", None)
@@ -605,6 +1002,7 @@ def main(
     stderr = stderr if stderr is not None else sys.stderr
     as_json = "--json" in argv  # known before parsing, so usage errors can be JSON too
     parser = build_parser()
+    ctx: _Context | None = None
     try:
         try:
             args = parser.parse_args(argv)
@@ -617,10 +1015,11 @@ def main(
     except BrokenPipeError:  # e.g. `afmpeg capabilities | head`: the reader left; not an error worth a message
         _silence(stdout)
         return EXIT_FAILURE
-    except (KeyboardInterrupt, _UsageError, AfmpegError, OSError, ValueError) as exc:
+    except (KeyboardInterrupt, Exception) as caught:  # every failure is one line on stderr, never a traceback
+        exc = _clarify(caught, ctx)
         code = exit_code_for(exc)
         _report(exc, code, as_json, stderr)
-        if isinstance(exc, _UsageError) and not as_json:
+        if isinstance(exc, UsageError) and not as_json:
             print("run 'afmpeg --help' for usage", file=stderr)
         return code
 

@@ -254,3 +254,228 @@ def test_python_m_and_console_script(root: Path) -> None:
     res = subprocess.run([str(SCRIPT), "run", "-", "--root", str(root)], input="{", capture_output=True, text=True,
                          check=False)
     assert res.returncode == 2 and "not valid JSON" in res.stderr
+
+
+# ------------------------------------------------------------------------------------------------ paths and errors
+
+
+def no_leak(err: str) -> None:
+    """One clear line: no traceback, no raw errno text."""
+    assert "Traceback" not in err and "Capabilities insufficient" not in err and "[Errno" not in err, err
+    assert "_UsageError" not in err
+
+
+def test_probe_without_root_takes_local_paths(root: Path, tmp_path_factory, monkeypatch) -> None:
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    (elsewhere / "sub").mkdir()
+    monkeypatch.chdir(elsewhere / "sub")
+    code, out, err = afmpeg("probe", str(root / "clip.mp4"))  # an absolute path
+    assert code == 0, err
+    assert out.startswith(f"{root / 'clip.mp4'}: mov") and "#0 video h264" in out
+    rel = os.path.relpath(root / "clip.mp4")  # ../../<root>/clip.mp4
+    assert rel.startswith("..")
+    code, out, err = afmpeg("probe", rel, "--json")
+    assert code == 0, err
+    info = json.loads(out)["inputs"][0]
+    assert info["path"] == rel and [s["codec"] for s in info["streams"]] == ["h264", "aac"]
+    monkeypatch.chdir(root)  # a file in the working directory, named by its absolute path
+    code, _, err = afmpeg("probe", str(root / "clip.mp4"))
+    assert code == 0, err
+
+
+def test_probe_missing_file_json_is_input_not_found(root: Path, tmp_path_factory, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path_factory.mktemp("elsewhere"))
+    for argv in (["probe", "nope.mp4", "--root", str(root)], ["probe", str(root / "nope.mp4")],
+                 ["probe", "../nope.mp4"]):
+        code, out, err = afmpeg("--json", *argv)
+        data = json.loads(err)
+        assert code == 1 and out == "", argv
+        assert data["type"] == "InputNotFound" and data["kind"] == "not_found" and data["exit_code"] == 1, data
+        assert data["field"] == "inputs[0]" and data["error"] == f"{argv[1]}: No such file or directory", data
+
+
+def test_paths_outside_root_are_usage_errors(root: Path, tmp_path_factory, monkeypatch) -> None:
+    media = root / "media"
+    media.mkdir()
+    (media / "clip.mp4").write_bytes((root / "clip.mp4").read_bytes())
+    monkeypatch.chdir(root)
+    cases = {  # the command → the path that leaves the root
+        ("probe", "../clip.mp4"): "../clip.mp4",
+        ("probe", str(root / "clip.mp4")): str(root / "clip.mp4"),
+        ("probe", "a/../../clip.mp4"): "a/../../clip.mp4",
+        ("frames", "../clip.mp4", "f.png"): "../clip.mp4",
+        ("frames", "clip.mp4", "../f.png"): "../f.png",
+        ("frames", "clip.mp4", "/elsewhere/f.png"): "/elsewhere/f.png",
+        ("transcode", "../clip.mp4", "x.mkv"): "../clip.mp4",
+        ("transcode", "clip.mp4", str(root / "x.mkv")): str(root / "x.mkv"),
+    }
+    for argv, bad in cases.items():
+        code, out, err = afmpeg(*argv, "--root", "media")
+        no_leak(err)
+        assert code == 2 and out == "" and f"{bad} is outside --root media" in err, (argv, err)
+        code, _, err = afmpeg("--json", *argv, "--root", "media")
+        data = json.loads(err)
+        assert code == 2 and data["type"] == "UsageError" and data["exit_code"] == 2
+        assert f"{bad} is outside --root media" == data["error"]
+    assert not (root / "f.png").exists() and not (root / "x.mkv").exists()
+    # inside the root, an absolute path (or one with ..) is fine
+    code, out, err = afmpeg("probe", str(media / "clip.mp4"), "--root", "media")
+    assert code == 0 and "video h264" in out, err
+    code, out, err = afmpeg("frames", "x/../clip.mp4", str(media / "t" / "f.png"), "--root", "media")
+    assert code == 0 and f"wrote {media / 't' / 'f.png'}" in out, err
+    assert (media / "t" / "f.png").exists()
+
+
+def test_url_root_paths(root: Path) -> None:
+    import fsspec
+
+    mem = fsspec.filesystem("memory")
+    mem.pipe_file("/cli-test/clip.mp4", (root / "clip.mp4").read_bytes())
+    try:
+        for name in ("clip.mp4", "/clip.mp4", "memory://cli-test/clip.mp4"):
+            code, out, err = afmpeg("probe", name, "--root", "memory://cli-test")
+            assert code == 0 and out.startswith(f"{name}: mov"), (name, err)
+        for name in ("../clip.mp4", "/../clip.mp4", "memory://elsewhere/clip.mp4"):
+            code, _, err = afmpeg("probe", name, "--root", "memory://cli-test")
+            assert code == 2 and f"{name} is outside --root memory://cli-test" in err, (name, err)
+        code, out, err = afmpeg("frames", "clip.mp4", "t/f_%d.png", "--every", "1", "--root", "memory://cli-test")
+        assert code == 0 and "wrote t/f_2.png" in out, err
+        assert mem.cat_file("/cli-test/t/f_1.png")[:4] == b"\x89PNG"
+        # without --root, a URL is a file of its own filesystem
+        code, out, err = afmpeg("probe", "memory://cli-test/clip.mp4")
+        assert code == 0 and "video h264" in out, err
+    finally:
+        mem.rm("/cli-test", recursive=True)
+
+
+def test_a_symlink_out_of_the_root_is_a_clear_error(root: Path) -> None:
+    media = root / "media"
+    media.mkdir()
+    (media / "up.mp4").symlink_to(root / "clip.mp4")
+    code, _, err = afmpeg("probe", "up.mp4", "--root", str(media))
+    no_leak(err)
+    assert code == 2 and f"up.mp4 is outside --root {media}" in err and "symbolic link" in err
+    # inside a job: the sandbox refuses it; the CLI says so in the user's terms (exit 2, like a ../ path)
+    (root / "j.json").write_text(json.dumps({"op": "process", "inputs": [{"path": "up.mp4"}],
+                                             "outputs": [{"path": "o.mkv", "map": ["0:a"]}]}))
+    code, out, err = afmpeg("--json", "run", str(root / "j.json"), "--root", str(media))
+    no_leak(err)
+    data = json.loads(err)
+    assert code == 2 and out == "" and data["type"] == "JobSpecError" and data["kind"] == "spec"
+    assert data["error"] == f'inputs[0].path: "up.mp4" leads outside --root {media}'
+    assert data["field"] == "inputs[0].path"
+    # a probe job is refused as a whole, like a ../ path
+    code, _, err = afmpeg("run", "-", "--root", str(media), stdin='{"op": "probe", "inputs": [{"path": "up.mp4"}]}')
+    no_leak(err)
+    assert code == 2 and err.strip() == f'afmpeg: error: inputs[0].path: "up.mp4" leads outside --root {media}'
+    code, out, err = afmpeg("--json", "run", "-", "--root", str(media),
+                            stdin='{"op": "probe", "inputs": [{"path": "up.mp4"}]}')
+    no_leak(err)
+    data = json.loads(err)
+    assert code == 2 and out == "" and data["kind"] == "spec" and "leads outside --root" in data["error"]
+
+
+def test_run_names_the_root_a_job_path_leaves(root: Path, monkeypatch) -> None:
+    media = root / "media"
+    media.mkdir()
+    job = {"op": "process", "inputs": [{"path": "../clip.mp4"}], "outputs": [{"path": "o.mkv", "map": ["0:a"]}]}
+    (root / "j.json").write_text(json.dumps(job))
+    code, _, err = afmpeg("run", str(root / "j.json"), "--root", str(media))
+    assert code == 2 and f'"../clip.mp4" is outside --root {media}' in err
+    monkeypatch.chdir(media)
+    code, _, err = afmpeg("run", str(root / "j.json"))
+    assert code == 2 and "outside the working directory" in err
+
+
+def test_run_json_probe_with_an_unreadable_input_fails(root: Path) -> None:
+    code, out, _ = afmpeg("--json", "run", "-", "--root", str(root),
+                          stdin='{"op": "probe", "inputs": [{"path": "clip.mp4"}, {"path": "nope.mp4"}]}')
+    inputs = json.loads(out)["inputs"]
+    assert code == 1 and inputs[0]["streams"] and "No such file" in inputs[1]["error"]
+
+
+def test_frames_without_root_takes_local_paths(root: Path, tmp_path_factory, monkeypatch) -> None:
+    work = root / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    code, out, err = afmpeg("frames", "../clip.mp4", "thumbs/f_%d.png", "--every", "1", "--json")
+    assert code == 0, err
+    assert [f["path"] for f in json.loads(out)["frames"]] == ["thumbs/f_1.png", "thumbs/f_2.png"]
+    assert (work / "thumbs" / "f_2.png").read_bytes()[:4] == b"\x89PNG"
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    code, out, err = afmpeg("frames", str(root / "clip.mp4"), str(elsewhere / "a" / "b.png"), "--at", "1")
+    assert code == 0 and f"wrote {elsewhere / 'a' / 'b.png'} at" in out, err
+    assert (elsewhere / "a" / "b.png").exists()
+    # files with no common directory short of / : the input is copied into memory, the frames copied out
+    monkeypatch.setattr(cli, "_deep", lambda directory, mod: False)
+    code, out, err = afmpeg("frames", "../clip.mp4", str(elsewhere / "c_%d.jpg"), "--every", "1")
+    assert code == 0 and f"wrote {elsewhere / 'c_2.jpg'} at 1.000 s" in out, err
+    assert (elsewhere / "c_1.jpg").read_bytes()[:2] == b"\xff\xd8"
+
+
+def test_bad_root_urls_are_usage_errors(root: Path) -> None:
+    for argv in (["probe", "x.mp4"], ["frames", "x.mp4", "f.png"], ["transcode", "x.mp4", "y.mkv"],
+                 ["run", str(root / "absent.json")]):
+        if argv[0] == "run":
+            (root / "absent.json").write_text('{"op": "version"}')
+        code, _, err = afmpeg("--json", *argv, "--root", "nosuchproto://x")
+        data = json.loads(err)
+        assert code == 2 and data["type"] == "UsageError" and "nosuchproto" in data["error"], err
+    code, _, err = afmpeg("probe", "x.mp4", "--root", f"file://{root}/nowhere")
+    no_leak(err)
+    assert code == 2 and "is not a directory" in err
+
+
+def test_usage_errors_have_a_public_type(root: Path) -> None:
+    code, _, err = afmpeg("--json", "run", "-", stdin="[1, 2]")
+    assert code == 2 and json.loads(err)["type"] == "UsageError"
+    code, _, err = afmpeg("--json", "probe")
+    assert code == 2 and json.loads(err)["type"] == "UsageError"
+
+
+def test_directory_as_input_is_exit_1(root: Path, monkeypatch) -> None:
+    (root / "d").mkdir()
+    monkeypatch.chdir(root)
+    for argv in (["probe", "d"], ["frames", "d", "f.png"], ["transcode", "d", "x.mkv"],
+                 ["probe", "d", "--root", "."], ["transcode", "d", "x.mkv", "--root", "."]):
+        code, out, err = afmpeg("--json", *argv)
+        no_leak(err)
+        data = json.loads(err)
+        assert code == 1 and out == "" and data["error"] == "d: Is a directory", (argv, data)
+        assert data["type"] == "ProcessingError" and data["kind"] == "processing", (argv, data)
+
+
+def test_outputs_that_cannot_be_written(root: Path, monkeypatch) -> None:
+    monkeypatch.chdir(root)
+    cases = {
+        ("transcode", "clip.mp4", "nodir/x.mkv", "--no-video"): "nodir/x.mkv: cannot create the file: its directory "
+                                                                "does not exist",
+        ("transcode", "clip.mp4", "clip.mp4/x.mkv", "--no-video"): "clip.mp4/x.mkv: Not a directory",
+        ("transcode", "clip.mp4", str(root), "--no-video"): f"{root}: Is a directory",
+        ("frames", "clip.mp4", "clip.mp4/f.png"): "cannot create the directory clip.mp4: File exists",
+        ("frames", "clip.mp4", "clip.mp4/f.png", "--root", "."): "cannot create the directory clip.mp4: File exists",
+    }
+    for argv, message in cases.items():
+        code, out, err = afmpeg(*argv)
+        no_leak(err)
+        assert code == 1 and out == "" and message in err and len(err.splitlines()) == 1, (argv, err)
+    assert not (root / "nodir").exists()
+
+
+def test_engine_log_in_json_errors(root: Path) -> None:
+    (root / "cut.mp4").write_bytes((root / "clip.mp4").read_bytes()[:3000])  # no moov atom
+    code, _, err = afmpeg("--json", "frames", "cut.mp4", "f.png", "--root", str(root))
+    data = json.loads(err)
+    assert code == 1 and data["type"] == "InvalidData" and data["kind"] == "invalid_data", data
+    assert "moov atom not found" in data["ffmpeg_message"] and data["field"] == "inputs[0]"
+
+
+def test_unexpected_errors_are_one_line(root: Path, monkeypatch) -> None:
+    def broken(ctx) -> int:
+        raise RuntimeError("something broke")
+
+    monkeypatch.setitem(cli._COMMANDS, "version", broken)
+    code, out, err = afmpeg("version")
+    assert code == 1 and out == "" and err == "afmpeg: error: unexpected RuntimeError: something broke\n"
+    code, _, err = afmpeg("--json", "version")
+    assert code == 1 and json.loads(err)["type"] == "RuntimeError"
