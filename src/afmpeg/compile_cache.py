@@ -40,6 +40,8 @@ def wasmtime_version() -> str:
 
 
 def default_cache_dir() -> Path:
+    """Where compiled engine code is kept: ``AFMPEG_CACHE_DIR``, else ``afmpeg/compiled`` in the user cache
+    directory."""
     env = os.environ.get("AFMPEG_CACHE_DIR")
     if env:
         return Path(env).expanduser()
@@ -49,6 +51,8 @@ def default_cache_dir() -> Path:
 
 
 def cache_key(wasm_sha256: str, config_flags: Mapping[str, Any]) -> str:
+    """The cache entry's name: a hash of the module, the wasmtime version, the host and the compile flags, so
+    code compiled for anything else is never loaded."""
     parts = [
         f"format={FORMAT_VERSION}",
         f"wasm={wasm_sha256}",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import pkgutil
 
 import afmpeg
 
@@ -38,3 +40,31 @@ def test_exports_resolve() -> None:
     assert len(afmpeg.__all__) == len(set(afmpeg.__all__))
     for name in afmpeg.__all__:
         assert hasattr(afmpeg, name), name
+
+
+def _modules() -> list[str]:
+    names = ["afmpeg"]
+    for info in pkgutil.walk_packages(afmpeg.__path__, "afmpeg."):
+        if not info.name.rsplit(".", 1)[-1].startswith("_") and info.name != "afmpeg.__main__":
+            names.append(info.name)
+    return names
+
+
+def test_every_module_and_its_exports_are_documented() -> None:
+    missing = []
+    for module_name in _modules():
+        module = importlib.import_module(module_name)
+        if not (module.__doc__ or "").strip():
+            missing.append(module_name)
+        for name in getattr(module, "__all__", []):
+            value = getattr(module, name)
+            if not (inspect.isclass(value) or inspect.isfunction(value)):
+                continue
+            if not (value.__doc__ or "").strip():
+                missing.append(f"{module_name}.{name}")
+            if inspect.isclass(value) and value.__module__.startswith("afmpeg"):
+                for member, obj in _public_members(value):
+                    if not (getattr(obj, "__doc__", "") or "").strip():
+                        missing.append(f"{module_name}.{name}.{member}")
+    assert len(_modules()) > 20
+    assert not missing, f"public names without a docstring: {sorted(set(missing))}"
