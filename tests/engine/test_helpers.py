@@ -186,6 +186,19 @@ def test_transcode_quality_is_a_fixed_quantiser(runtime, fs, src) -> None:
         afmpeg.transcode(src, "x.gif", quality=3, runtime=runtime, fs=fs)
 
 
+def test_mpeg4_quality_is_ffmpegs_q_v(runtime, fs, src) -> None:
+    # for the qscale encoders quality= is exactly a job with "qscale:v" (ffmpeg's -q:v)
+    afmpeg.transcode(src, "helper.mkv", video_codec="mpeg4", quality=7, audio=False, runtime=runtime, fs=fs)
+    runtime.run({"op": "process", "version": afmpeg.VOCAB_VERSION, "inputs": [{"path": "src.mp4"}],
+                 "filter": "[0:v]null[v]",
+                 "outputs": [{"path": "direct.mkv", "map": ["[v]"], "video_codec": "mpeg4",
+                              "options": {"qscale:v": "7"}}]}, fs=fs)
+    fine = afmpeg.transcode(src, "fine.mkv", video_codec="mpeg4", quality=2, audio=False, runtime=runtime, fs=fs)
+    assert fine.outputs[0].streams[0].codec == "mpeg4"
+    assert fs.size("/helper.mkv") == fs.size("/direct.mkv")
+    assert fs.size("/fine.mkv") > 2 * fs.size("/helper.mkv")
+
+
 def test_transcode_copy_keeps_the_packets(runtime, fs, src) -> None:
     res = afmpeg.transcode(src, "remux.mkv", video_codec="copy", audio_codec="copy", runtime=runtime, fs=fs)
     assert [s.extra.get("copied") for s in res.outputs[0].streams] == [True, True]

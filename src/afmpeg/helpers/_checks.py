@@ -107,8 +107,9 @@ def _quality_options(quality: Any, codec: str | None) -> dict[str, str]:
         raise JobSpecError(f"quality= sets the quantiser of {names}; the video codec here is {codec or 'unset'!r}")
     low, high = _QUALITY_RANGES[codec]
     q = _positive_int(quality, f"quality for {codec}", low=low, high=high)
-    # a fixed quantiser: the encoders' own rate control keeps it between qmin and qmax
-    return {"qmin:v": str(q), "qmax:v": str(q)}
+    if codec == "libopenh264":  # no qscale mode: its rate control is held between qmin and qmax
+        return {"qmin:v": str(q), "qmax:v": str(q)}
+    return {"qscale:v": str(q)}  # ffmpeg's -q:v
 
 
 def _string_options(value: Any, name: str) -> dict[str, str]:
