@@ -40,6 +40,12 @@ __all__ = [
     "InvalidData",
     "EngineCrash",
     "ModuleNotFound",
+    "ModuleVerificationError",
+    "ChecksumMismatch",
+    "SignatureInvalid",
+    "ProvenanceMismatch",
+    "UnknownVariant",
+    "DownloadError",
     "LimitExceeded",
     "MemoryLimitExceeded",
     "JobTimeout",
@@ -174,6 +180,40 @@ class EngineCrash(Error):
 
 class ModuleNotFound(Error, FileNotFoundError):
     """No engine module could be found."""
+
+
+class ModuleVerificationError(Error):
+    """An engine module (or a release file describing one) failed verification; nothing of it was compiled."""
+
+
+class ChecksumMismatch(ModuleVerificationError):
+    """A file's SHA-256 is not the one expected (``expected`` / ``actual`` hex digests)."""
+
+    def __init__(self, message: str, *, expected: str = "", actual: str = "", **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.expected = expected
+        self.actual = actual
+
+
+class SignatureInvalid(ModuleVerificationError):
+    """A release's ``checksums.txt`` signature is malformed, or not made by a trusted key."""
+
+
+class ProvenanceMismatch(ModuleVerificationError):
+    """A release's ``provenance.json`` does not describe the file or variant asked for (or its checksum differs)."""
+
+
+class UnknownVariant(Error, ValueError):
+    """An engine variant name that is not known (the variants are ``lgpl`` and ``gpl``), or not in a release."""
+
+
+class DownloadError(Error):
+    """A download failed: an HTTP error (``status``), a network error, or a body larger than allowed."""
+
+    def __init__(self, message: str, *, url: str = "", status: int | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.url = url
+        self.status = status
 
 
 class LimitExceeded(Error):

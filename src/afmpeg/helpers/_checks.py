@@ -95,7 +95,7 @@ def _layout(channels: int | None) -> str | None:
     return {1: "mono", 2: "stereo", 6: "5.1", 8: "7.1"}.get(channels, f"{channels}c")
 
 
-# encoders whose quantiser the ``quality`` keyword sets (qmin = qmax), and its range
+# encoders whose quantiser the ``quality`` keyword sets, and its range
 _QUALITY_RANGES = {"libopenh264": (1, 51), "mpeg4": (1, 31), "mjpeg": (1, 31), "h263": (1, 31)}
 
 

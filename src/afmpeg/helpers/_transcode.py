@@ -190,7 +190,7 @@ def transcode(
         fps: output frame rate (``25``, ``"30000/1001"``); frames are dropped or repeated.
         video_bitrate, audio_bitrate: bits per second (``2_000_000``, ``"2M"``, ``"128k"``).
         quality: a fixed quantiser instead of a bit rate, lower is better: 1–51 for ``libopenh264``, 1–31 for
-            ``mpeg4``/``mjpeg`` (sets the encoder's ``qmin`` and ``qmax``).
+            ``mpeg4``/``mjpeg`` (ffmpeg's ``-q:v``; for ``libopenh264`` its ``qmin`` = ``qmax``).
         keyframe_interval: at most this many frames between keyframes (the ``g`` option).
         sample_rate, channels: resample the audio / change its channel count.
         start, duration: seconds; an exact cut (copied streams start on the keyframe at or before ``start``).
