@@ -279,6 +279,66 @@ class Runtime:
     def __repr__(self) -> str:
         return f"Runtime(module={self.module_path!r}, fs={type(self.fs).__name__}, root={self.root!r})"
 
+    @classmethod
+    def from_url(
+        cls,
+        url: str | os.PathLike[str],
+        *,
+        sha256: str,
+        gunzip: bool | None = None,
+        cache_dir: str | os.PathLike[str] | bool | None = None,
+        session: Any = None,
+        max_bytes: int | None = None,
+        timeout: float | tuple[float, float] | None = None,
+        **runtime_options: Any,
+    ) -> Runtime:
+        """A Runtime for the engine module at ``url``, downloaded once, verified, and cached by its SHA-256.
+
+        Args:
+            url: an ``http(s)://`` URL of the ``.wasm`` (or ``.wasm.gz``), a ``file://`` URL or a local path (read
+                with no network).
+            sha256: the SHA-256 of the module itself, after any gunzip (required: a module is never compiled
+                unverified).
+            gunzip: ``True`` / ``False`` to force or skip decompression; ``None`` (default): gunzip when the body
+                starts with the gzip magic.
+            cache_dir: the cache root: the module is kept as ``<cache_dir>/modules/<sha256>.wasm`` and its compiled
+                code in ``<cache_dir>/compiled``. ``None``: the default locations (``AFMPEG_CACHE_DIR`` or the user
+                cache directory); ``False``: cache nothing.
+            session: a ``requests.Session``-like object for the download (anything with
+                ``.get(url, stream=True, timeout=…)``); default: a fresh ``requests.Session``.
+            max_bytes: the largest download and the largest decompressed module accepted (default 256 MiB).
+            timeout: the network timeout in seconds (default 60).
+            runtime_options: any other :class:`Runtime` keyword (``fs``, ``memory_limit``, …).
+
+        A cached module is hashed again before use; a corrupted entry is replaced by a fresh download. Only bytes
+        that passed the check reach the compiler. Raises :class:`~afmpeg.errors.ChecksumMismatch` (wrong module),
+        :class:`~afmpeg.errors.DownloadError` (HTTP status in ``status``; ``None`` for network errors and
+        oversize bodies) — see :func:`afmpeg.fetch.fetch_module`.
+        """
+        from . import fetch as _fetch
+
+        if "module" in runtime_options:
+            raise TypeError("Runtime.from_url() takes the module from url=, not module=")
+        fetched = _fetch.fetch_module(
+            url,
+            sha256=sha256,
+            gunzip=gunzip,
+            cache_dir=cache_dir,
+            session=session,
+            max_bytes=_fetch.DEFAULT_MAX_BYTES if max_bytes is None else max_bytes,
+            timeout=_fetch.DEFAULT_TIMEOUT if timeout is None else timeout,
+        )
+        compiled: str | os.PathLike[str] | bool | None
+        if cache_dir is None or cache_dir is True:
+            compiled = None
+        elif cache_dir is False:
+            compiled = False
+        else:
+            compiled = Path(cache_dir).expanduser() / "compiled"
+        runtime = cls(fetched.data, cache_dir=compiled, **runtime_options)
+        runtime.module_path = str(fetched.path) if fetched.path is not None else fetched.url
+        return runtime
+
     # ------------------------------------------------------------------ low level
 
     def run_command(
