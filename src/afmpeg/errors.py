@@ -42,6 +42,7 @@ __all__ = [
     "ModuleNotFound",
     "ModuleVerificationError",
     "ChecksumMismatch",
+    "MalformedChecksums",
     "SignatureInvalid",
     "ProvenanceMismatch",
     "UnknownVariant",
@@ -193,6 +194,10 @@ class ChecksumMismatch(ModuleVerificationError):
         super().__init__(message, **kwargs)
         self.expected = expected
         self.actual = actual
+
+
+class MalformedChecksums(ModuleVerificationError, ValueError):
+    """A ``checksums.txt`` line (or a name or digest given to write one) is not in the strict sha256sum form."""
 
 
 class SignatureInvalid(ModuleVerificationError):
