@@ -230,6 +230,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", choices=CAPABILITY_KINDS, help="only this kind of component")
 
     add("version", "print afmpeg's, the engine's and FFmpeg's versions")
+
+    p = add("module", "engine modules: verify a signed release directory")
+    msub = p.add_subparsers(dest="module_command", metavar="ACTION", required=True)
+    v = msub.add_parser("verify", help="verify a release directory offline: signature, provenance, checksums",
+                        description="Verify a release directory with no network: checksums.txt.sig by a trusted "
+                        "key, provenance.json, the variant's module, and every listed file present.",
+                        parents=[common], epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    v.add_argument("dir", metavar="DIR", help="the release directory (checksums.txt, checksums.txt.sig, "
+                   "provenance.json, the modules)")
+    v.add_argument("--key", action="append", metavar="PUBKEY", help="a trusted minisign public key: its base64 "
+                   "line or a .pub file; repeat for several (default: the keys pinned in afmpeg)")
+    v.add_argument("--variant", default="lgpl", help="the engine variant to check (default: lgpl)")
+    v.add_argument("--tag", help="the release tag provenance.json must record (default: any)")
+    v.add_argument("--raw", action="store_true", help="check the raw .wasm instead of the .wasm.gz")
     return parser
 
 
@@ -869,6 +883,44 @@ def _cmd_version(ctx: _Context) -> int:
     return EXIT_OK
 
 
+def _key_arg(text: str) -> str:
+    """A ``--key``: a public key file's text when ``text`` names a file, else ``text`` itself (a key line)."""
+    path = Path(text).expanduser()
+    if path.is_file():
+        return path.read_text(encoding="utf-8", errors="replace")
+    return text
+
+
+def _cmd_module(ctx: _Context) -> int:
+    from .release.acquire import verify_bundle
+
+    args = ctx.args
+    keys = None if args.key is None else [_key_arg(k) for k in args.key]
+    got = verify_bundle(args.dir, args.variant, trusted_keys=keys, tag=args.tag, gz=not args.raw)
+    module = got.module
+    signature = module.release.signature
+    if ctx.json:
+        ctx.emit_json({
+            "verified": True,
+            "release": module.tag,
+            "variant": module.variant,
+            "signed_by": signature.key_id,
+            "trusted_comment": signature.trusted_comment,
+            "file": module.release.file.name,
+            "file_sha256": module.release.file.sha256,
+            "module_sha256": module.sha256,
+            "license": module.release.file.license,
+            "checked": list(got.checked),
+            "missing": list(got.missing),
+        })
+    else:
+        ctx.out(f"verified release {module.tag} (variant {module.variant}), signed by key {signature.key_id}")
+        ctx.out(f"{module.release.file.name}: module SHA-256 {module.sha256}")
+        ctx.out(f"{len(got.checked)} listed file(s) match checksums.txt"
+                + (f"; not in the directory: {', '.join(got.missing)}" if got.missing else ""))
+    return EXIT_OK
+
+
 # ------------------------------------------------------------------------------------------------ errors
 
 
@@ -982,6 +1034,7 @@ _COMMANDS: dict[str, Callable[..., int]] = {
     "transcode": _cmd_transcode,
     "capabilities": _cmd_capabilities,
     "version": _cmd_version,
+    "module": _cmd_module,
 }
 
 

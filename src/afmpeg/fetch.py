@@ -244,6 +244,7 @@ def fetch_module(
     session: Any = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     timeout: float | tuple[float, float] | None = DEFAULT_TIMEOUT,
+    compressed_sha256: str | None = None,
 ) -> FetchedModule:
     """Get the module at ``url`` whose SHA-256 (after decompression) is ``sha256``: from the cache, else downloaded.
 
@@ -259,6 +260,9 @@ def fetch_module(
         session: a ``requests.Session``-like object used for network URLs (see :func:`fetch_bytes`).
         max_bytes: the largest body accepted, and again the largest decompressed module (default 256 MiB).
         timeout: the network timeout passed to ``session.get``.
+        compressed_sha256: when given, the SHA-256 the body must have *as received* whenever it is gunzipped,
+            checked before decompressing (so altered gzip data is a ``ChecksumMismatch``, not a gzip error). A body
+            that is not gunzipped (e.g. a server undid a ``Content-Encoding``) is checked against ``sha256`` only.
 
     A cache entry is hashed each time it is read; one that does not match (corrupted or altered on disk) is deleted
     and the module downloaded again. A verified download is written atomically (temporary file + rename). A cache
@@ -273,6 +277,7 @@ def fetch_module(
         ValueError: ``sha256`` is not a SHA-256 hex digest.
     """
     digest = _normalize_sha256(sha256)
+    body_digest = None if compressed_sha256 is None else _normalize_sha256(compressed_sha256)
     text = os.fspath(url)
     directory: Path | None = None
     if cache_dir is not False:
@@ -287,6 +292,14 @@ def fetch_module(
     body = fetch_bytes(url, session=session, max_bytes=max_bytes, timeout=timeout)
     if gunzip is None:
         gunzip = body.startswith(_GZIP_MAGIC)
+    if gunzip and body_digest is not None:
+        received = hashlib.sha256(body).hexdigest()
+        if received != body_digest:
+            raise ChecksumMismatch(
+                f"the gzip data at {text} has SHA-256 {received}, expected {body_digest}",
+                expected=body_digest,
+                actual=received,
+            )
     data = _gunzip(body, text, max_bytes) if gunzip else body
     actual = hashlib.sha256(data).hexdigest()
     if actual != digest:

@@ -339,6 +339,67 @@ class Runtime:
         runtime.module_path = str(fetched.path) if fetched.path is not None else fetched.url
         return runtime
 
+    @classmethod
+    def from_release(
+        cls,
+        tag: str,
+        variant: str = "lgpl",
+        *,
+        base_url: str | None = None,
+        bundle_dir: str | os.PathLike[str] | None = None,
+        trusted_keys: Any = None,
+        cache_dir: str | os.PathLike[str] | bool | None = None,
+        session: Any = None,
+        gz: bool = True,
+        max_bytes: int | None = None,
+        timeout: float | tuple[float, float] | None = None,
+        **runtime_options: Any,
+    ) -> Runtime:
+        """A Runtime for the ``variant`` module of signed release ``tag``, verified before a byte is compiled.
+
+        Exactly one of ``base_url`` (files at ``{base_url}/{tag}/{name}``, e.g. a code host's release download
+        URL) and ``bundle_dir`` (an offline directory holding the
+        release's files; no network). ``checksums.txt`` must be signed (``checksums.txt.sig``, minisign format) by
+        one of ``trusted_keys`` (:class:`~afmpeg.release.PublicKey` objects or minisign public key texts; default:
+        the keys pinned in the package, of which there are none yet, so pass them), ``provenance.json`` must match
+        its checksum, record ``tag`` and name ``afmpeg-engine-{variant}.wasm.gz`` (``.wasm`` with ``gz=False``) for
+        the variant, and the module must have the signed SHA-256. The module is kept in the content-addressed
+        cache like :meth:`from_url`'s (``cache_dir``: the cache root, ``False``: none); ``session``, ``max_bytes``
+        and ``timeout`` are as for :meth:`from_url`; other keywords go to :class:`Runtime`. No switch skips
+        verification.
+
+        Raises :class:`~afmpeg.errors.SignatureInvalid`, :class:`~afmpeg.errors.ChecksumMismatch`,
+        :class:`~afmpeg.errors.ProvenanceMismatch`, :class:`~afmpeg.errors.UnknownVariant` or
+        :class:`~afmpeg.errors.DownloadError`; see :func:`afmpeg.release.acquire.acquire_release`.
+        """
+        from . import fetch as _fetch
+        from .release.acquire import acquire_release
+
+        if "module" in runtime_options:
+            raise TypeError("Runtime.from_release() takes the module from the release, not module=")
+        got = acquire_release(
+            tag,
+            variant,
+            base_url=base_url,
+            bundle_dir=bundle_dir,
+            trusted_keys=trusted_keys,
+            cache_dir=cache_dir,
+            session=session,
+            gz=gz,
+            max_bytes=_fetch.DEFAULT_MAX_BYTES if max_bytes is None else max_bytes,
+            timeout=_fetch.DEFAULT_TIMEOUT if timeout is None else timeout,
+        )
+        compiled: str | os.PathLike[str] | bool | None
+        if cache_dir is None or cache_dir is True:
+            compiled = None
+        elif cache_dir is False:
+            compiled = False
+        else:
+            compiled = Path(cache_dir).expanduser() / "compiled"
+        runtime = cls(got.data, cache_dir=compiled, **runtime_options)
+        runtime.module_path = str(got.path) if got.path is not None else got.source
+        return runtime
+
     # ------------------------------------------------------------------ low level
 
     def run_command(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import math
+import os
+import shutil
 import struct
 import subprocess
 import wave
@@ -79,3 +81,24 @@ def make_clip_job(path: str = "clip.mp4", seconds: int = 2, size: str = "640x360
 def clip(runtime: afmpeg.Runtime, fs: afmpeg.MemoryFS) -> str:
     runtime.run(make_clip_job(), fs=fs)
     return "clip.mp4"
+
+
+@pytest.fixture(scope="session")
+def compiled_entry(module_path: Path) -> Path | None:
+    """The compiled code of the test module in the default compile cache (usually warm from other tests)."""
+    return afmpeg.Runtime(module_path).compile_info.path
+
+
+@pytest.fixture
+def cache_root(tmp_path: Path, compiled_entry: Path | None) -> Path:
+    """A fresh cache root (no modules) whose compiled/ already holds the module's code: no test recompiles."""
+    root = tmp_path / "cache"
+    compiled = root / "compiled"
+    compiled.mkdir(parents=True, mode=0o700)
+    if compiled_entry is not None and compiled_entry.exists():
+        for src in (compiled_entry, compiled_entry.with_name(compiled_entry.name + ".sha256")):
+            try:
+                os.link(src, compiled / src.name)
+            except OSError:
+                shutil.copy2(src, compiled / src.name)
+    return root

@@ -479,3 +479,67 @@ def test_unexpected_errors_are_one_line(root: Path, monkeypatch) -> None:
     assert code == 1 and out == "" and err == "afmpeg: error: unexpected RuntimeError: something broke\n"
     code, _, err = afmpeg("--json", "version")
     assert code == 1 and json.loads(err)["type"] == "RuntimeError"
+
+
+# ---------------------------------------------------------------------------------------------- module verify
+
+
+def _signed_release(directory: Path, module: bytes) -> tuple[object, object]:
+    """A one-variant release of ``module`` in ``directory``, signed with a fresh key; returns (secret, public)."""
+    import gzip
+
+    from afmpeg.release import Checksums, generate_keypair, sha256_hex, sign
+
+    secret, public = generate_keypair()
+    directory.mkdir()
+    files = {"afmpeg-engine-lgpl.wasm": module, "afmpeg-engine-lgpl.wasm.gz": gzip.compress(module, mtime=0)}
+    for name, data in files.items():
+        (directory / name).write_bytes(data)
+    doc = {"release": "v0.0.0-cli", "variants": {"lgpl": {
+        "variant": "lgpl", "license": "LGPL-2.1-or-later", "module": "afmpeg-engine-lgpl.wasm",
+        "module_sha256": sha256_hex(module), "module_size": len(module),
+        "files": {n: {"sha256": sha256_hex(d), "size": len(d)} for n, d in files.items()}}}}
+    (directory / "provenance.json").write_text(json.dumps(doc))
+    text = Checksums.of_files(sorted(directory.iterdir())).to_text()
+    (directory / "checksums.txt").write_text(text)
+    (directory / "checksums.txt.sig").write_text(sign(text.encode(), secret))
+    return secret, public
+
+
+def test_module_verify(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from afmpeg.release import acquire, generate_keypair
+
+    release = tmp_path / "release"
+    _, public = _signed_release(release, b"\0asm\x01\0\0\0 not a real engine")
+    key_file = tmp_path / "release.pub"
+    key_file.write_text(public.to_text())
+
+    code, out, err = afmpeg("module", "verify", str(release), "--key", public.to_base64())
+    assert code == 0, err
+    assert f"verified release v0.0.0-cli (variant lgpl), signed by key {public.key_id_hex}" in out
+    assert "3 listed file(s) match checksums.txt" in out
+
+    code, out, err = afmpeg("--json", "module", "verify", str(release), "--key", str(key_file), "--raw",
+                            "--tag", "v0.0.0-cli")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["verified"] and data["file"] == "afmpeg-engine-lgpl.wasm" and data["missing"] == []
+
+    _, other = generate_keypair()
+    code, out, err = afmpeg("module", "verify", str(release), "--key", other.to_base64())
+    assert (code, out) == (1, "") and "not a trusted key" in err
+
+    monkeypatch.setattr(acquire, "pinned_keys", lambda: [])
+    code, _, err = afmpeg("module", "verify", str(release))
+    assert code == 1 and "no trusted release keys are pinned" in err
+
+    code, _, err = afmpeg("module", "verify", str(release), "--key", public.to_base64(), "--variant", "gpl")
+    assert code == 1 and "'gpl' is not in this release" in err
+
+    code, _, err = afmpeg("module", "verify", str(release), "--key", public.to_base64(), "--tag", "v9")
+    assert code == 1 and "describes release 'v0.0.0-cli', not 'v9'" in err
+
+    (release / "afmpeg-engine-lgpl.wasm").write_bytes(b"\0asm altered")  # the .gz still verifies; the raw does not
+    code, _, err = afmpeg("--json", "module", "verify", str(release), "--key", public.to_base64())
+    assert code == 1
+    assert json.loads(err)["type"] == "ChecksumMismatch"

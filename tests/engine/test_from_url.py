@@ -8,8 +8,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.server
-import os
-import shutil
 import socket
 import threading
 import tracemalloc
@@ -22,9 +20,10 @@ import pytest
 import requests
 
 import afmpeg
-from afmpeg import compile_cache
 from afmpeg.errors import ChecksumMismatch, DownloadError, ModuleVerificationError
 from afmpeg.fetch import fetch_module, module_cache_dir
+
+from .module_cache import cache_entries, refuse_compiling
 
 BOMB_SIZE = 64 * 1024 * 1024
 
@@ -110,40 +109,6 @@ def server(_shared_server: _Server) -> _Server:
     return _shared_server
 
 
-@pytest.fixture(scope="session")
-def compiled_entry(module_path: Path) -> Path | None:
-    """The compiled code of the test module in the default compile cache (usually warm from other tests)."""
-    return afmpeg.Runtime(module_path).compile_info.path
-
-
-@pytest.fixture
-def cache_root(tmp_path: Path, compiled_entry: Path | None) -> Path:
-    """A fresh cache root (empty module cache) whose compiled/ already holds the module's code, so tests do not
-    spend seconds compiling."""
-    root = tmp_path / "cache"
-    compiled = root / "compiled"
-    compiled.mkdir(parents=True, mode=0o700)
-    if compiled_entry is not None and compiled_entry.exists():
-        for src in (compiled_entry, compiled_entry.with_name(compiled_entry.name + ".sha256")):
-            try:
-                os.link(src, compiled / src.name)
-            except OSError:
-                shutil.copy2(src, compiled / src.name)
-    return root
-
-
-def _entries(root: Path) -> list[Path]:
-    directory = module_cache_dir(root)
-    return sorted(directory.iterdir()) if directory.exists() else []
-
-
-def _no_compile(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError("an unverified module reached the compiler")
-
-    monkeypatch.setattr(compile_cache, "load_or_compile", refuse)
-
-
 # ---------------------------------------------------------------------------------------------- good downloads
 
 
@@ -154,7 +119,7 @@ def test_download_verifies_caches_and_runs(server: _Server, cache_root: Path, di
     entry = module_cache_dir(cache_root) / f"{digest}.wasm"
     assert entry.read_bytes() == wasm
     assert rt.module_path == str(entry)
-    assert _entries(cache_root) == [entry]  # no temporary file left behind
+    assert cache_entries(cache_root) == [entry]  # no temporary file left behind
 
 
 def test_gzipped_module_is_decompressed_then_verified(
@@ -171,7 +136,7 @@ def test_gunzip_flag_forces_the_choice(server: _Server, cache_root: Path, digest
         fetch_module(server.url("/engine.wasm.gz"), sha256=digest, gunzip=False, cache_dir=cache_root)
     with pytest.raises(ModuleVerificationError):
         fetch_module(server.url("/engine.wasm"), sha256=digest, gunzip=True, cache_dir=cache_root)
-    assert _entries(cache_root) == []
+    assert cache_entries(cache_root) == []
     got = fetch_module(server.url("/engine.wasm.gz"), sha256=digest.upper(), gunzip=True, cache_dir=cache_root)
     assert got.sha256 == digest and not got.from_cache
 
@@ -213,14 +178,14 @@ def test_cache_dir_false_stores_nothing(
 def test_wrong_sha256_raises_and_caches_nothing(
     server: _Server, cache_root: Path, digest: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _no_compile(monkeypatch)
+    refuse_compiling(monkeypatch)
     wrong = hashlib.sha256(b"another module").hexdigest()
     with pytest.raises(ChecksumMismatch) as info:
         afmpeg.Runtime.from_url(server.url("/engine.wasm"), sha256=wrong, cache_dir=cache_root)
     assert info.value.expected == wrong
     assert info.value.actual == digest
     assert isinstance(info.value, ModuleVerificationError)
-    assert _entries(cache_root) == []
+    assert cache_entries(cache_root) == []
 
 
 def test_sha256_is_required_and_must_be_a_digest(server: _Server, cache_root: Path) -> None:
@@ -266,26 +231,26 @@ def test_cache_entry_replaced_by_another_module_is_not_loaded(server: _Server, c
 def test_http_404_is_a_download_error_with_the_status(
     server: _Server, cache_root: Path, digest: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _no_compile(monkeypatch)
+    refuse_compiling(monkeypatch)
     url = server.url("/missing.wasm")
     with pytest.raises(DownloadError) as info:
         afmpeg.Runtime.from_url(url, sha256=digest, cache_dir=cache_root)
     assert info.value.status == 404
     assert info.value.url == url
     assert "404" in str(info.value)
-    assert _entries(cache_root) == []
+    assert cache_entries(cache_root) == []
 
 
 @pytest.mark.parametrize("path", ["/engine.wasm", "/stream/engine.wasm", "/engine.wasm.gz"])
 def test_body_over_max_bytes_is_refused(
     server: _Server, cache_root: Path, digest: str, path: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _no_compile(monkeypatch)
+    refuse_compiling(monkeypatch)
     with pytest.raises(DownloadError) as info:
         afmpeg.Runtime.from_url(server.url(path), sha256=digest, cache_dir=cache_root, max_bytes=100_000)
     assert info.value.status is None
     assert "max_bytes" in str(info.value)
-    assert _entries(cache_root) == []
+    assert cache_entries(cache_root) == []
 
 
 def test_decompressed_size_is_capped_too(server: _Server, cache_root: Path, digest: str, wasm: bytes) -> None:
@@ -294,11 +259,11 @@ def test_decompressed_size_is_capped_too(server: _Server, cache_root: Path, dige
     with pytest.raises(DownloadError) as info:
         fetch_module(server.url("/engine.wasm.gz"), sha256=digest, cache_dir=cache_root, max_bytes=compressed + 10)
     assert info.value.status is None and "decompressed" in str(info.value)
-    assert _entries(cache_root) == []
+    assert cache_entries(cache_root) == []
 
 
 def test_gzip_bomb_is_refused(server: _Server, cache_root: Path, bomb: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
-    _no_compile(monkeypatch)
+    refuse_compiling(monkeypatch)
     bomb_digest = hashlib.sha256(bytes(BOMB_SIZE)).hexdigest()
     assert len(bomb) < 1024 * 1024
     tracemalloc.start()
@@ -313,7 +278,7 @@ def test_gzip_bomb_is_refused(server: _Server, cache_root: Path, bomb: bytes, mo
     assert info.value.status is None
     assert "decompressed" in str(info.value)
     assert peak < 16 * 1024 * 1024, f"decompression used {peak} bytes: it must stop at the cap, not after"
-    assert _entries(cache_root) == []
+    assert cache_entries(cache_root) == []
 
 
 def test_connection_refused_is_a_download_error(cache_root: Path, digest: str) -> None:
@@ -324,7 +289,7 @@ def test_connection_refused_is_a_download_error(cache_root: Path, digest: str) -
             afmpeg.Runtime.from_url(url, sha256=digest, cache_dir=cache_root, timeout=5)
     assert info.value.status is None
     assert info.value.url == url
-    assert _entries(cache_root) == []
+    assert cache_entries(cache_root) == []
 
 
 # --------------------------------------------------------------------------------------- sessions and local files

@@ -16,6 +16,9 @@ Modules:
 * :mod:`afmpeg.release.checksums`: :class:`Checksums` (raises ``MalformedChecksums`` / ``ChecksumMismatch``)
 * :mod:`afmpeg.release.provenance`: :func:`load_provenance`, :func:`check_provenance`
   (raise ``ProvenanceMismatch`` / ``UnknownVariant``)
+* :mod:`afmpeg.release.acquire`: :func:`acquire_release` fetches a release (``base_url`` or an offline
+  ``bundle_dir``), runs the chain against the trusted keys (default: :func:`pinned_keys`) and returns the verified
+  module through the content-addressed cache; :meth:`afmpeg.Runtime.from_release` compiles it
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from .minisign import PublicKey, SecretKey, VerifiedSignature, generate_keypair,
 from .provenance import PROVENANCE_NAME, ReleaseFile, check_provenance, load_provenance
 
 __all__ = [
+    "AcquiredModule",
     "CHECKSUMS_NAME",
     "SIGNATURE_NAME",
     "PROVENANCE_NAME",
@@ -39,15 +43,20 @@ __all__ = [
     "SecretKey",
     "VerifiedRelease",
     "VerifiedSignature",
+    "VerifiedBundle",
+    "acquire_release",
     "check_file_name",
     "check_provenance",
     "generate_keypair",
     "key_id_hex",
     "load_provenance",
+    "parse_trusted_keys",
+    "pinned_keys",
     "sha256_file",
     "sha256_hex",
     "sign",
     "verify",
+    "verify_bundle",
     "verify_release",
 ]
 
@@ -84,3 +93,14 @@ def verify_release(
     provenance = load_provenance(provenance_data, checksums)
     release_file = check_provenance(provenance, checksums, variant, file_name)
     return VerifiedRelease(signature, checksums, release_file, provenance)
+
+
+# after verify_release: acquire imports it from here
+from .acquire import (  # noqa: E402
+    AcquiredModule,
+    VerifiedBundle,
+    acquire_release,
+    parse_trusted_keys,
+    pinned_keys,
+    verify_bundle,
+)
