@@ -3,7 +3,11 @@
 
 Layers, each cached under the build cache by a hash of everything that goes into it:
 
-    sources  -> zlib -> openh264 -> libav (FFmpeg libraries) -> engine (link)
+    sources  -> zlib -> openh264 [-> x264] -> libav (FFmpeg libraries) -> engine (link)
+
+Two variants, each with its own libav and engine layers: ``lgpl`` (H.264 encoding via openh264) and ``gpl``
+(FFmpeg configured with --enable-gpl --enable-libx264, x264 in addition to openh264). The LGPL layers do not
+depend on anything GPL-only, so adding or changing the GPL variant never rebuilds them.
 
 Run it with the interpreter of the toolchain venv (the one that has ``ziglang``).
 """
@@ -384,14 +388,142 @@ def fix_ffmpeg_openh264_call(src: Path) -> None:
     f.write_text(text.replace(old, "(*s->encoder)->ForceIntraFrame(s->encoder, true, -1);"))
 
 
-def load_allowlist(profile: str) -> dict[str, list[str]]:
+# x264: the encoder library only (no CLI, no asm, no threads, no OpenCL), 8-bit, every chroma format.
+# x264's configure refuses an unknown system, so its two generated headers are written here instead.
+X264_CONFIG_H = """\
+#define HAVE_MALLOC_H 0
+#define STACK_ALIGNMENT 16
+#define HAVE_LOG2F 1
+#define HAVE_STRTOK_R 1
+#define HAVE_CLOCK_GETTIME 1
+#define HAVE_MMAP 0
+#define HAVE_THP 0
+#define HAVE_VECTOREXT 1
+#define HAVE_BITDEPTH8 1
+#define HAVE_BITDEPTH10 0
+#define HAVE_GPL 1
+#define HAVE_INTERLACED 1
+#define HAVE_ALTIVEC 0
+#define HAVE_ALTIVEC_H 0
+#define HAVE_MMX 0
+#define HAVE_ARMV6 0
+#define HAVE_ARMV6T2 0
+#define HAVE_NEON 0
+#define HAVE_AARCH64 0
+#define HAVE_BEOSTHREAD 0
+#define HAVE_POSIXTHREAD 0
+#define HAVE_WIN32THREAD 0
+#define HAVE_THREAD 0
+#define HAVE_SWSCALE 0
+#define HAVE_LAVF 0
+#define HAVE_FFMS 0
+#define HAVE_GPAC 0
+#define HAVE_AVS 0
+#define HAVE_CPU_COUNT 0
+#define HAVE_OPENCL 0
+#define HAVE_LSMASH 0
+#define HAVE_X86_INLINE_ASM 0
+#define HAVE_AS_FUNC 0
+#define HAVE_INTEL_DISPATCHER 0
+#define HAVE_MSA 0
+#define HAVE_WINRT 0
+#define HAVE_VSX 0
+#define HAVE_ARM_INLINE_ASM 0
+"""
+X264_CFLAGS = ["-std=gnu99", "-D_GNU_SOURCE", "-ffast-math", "-Wno-everything"]
+# From x264's Makefile: SRCS are built once, SRCS_X once per bit depth (here only 8).
+X264_SRCS = ["common/osdep.c", "common/base.c", "common/cpu.c", "common/tables.c", "encoder/api.c"]
+X264_SRCS_X = ["common/mc.c", "common/predict.c", "common/pixel.c", "common/macroblock.c", "common/frame.c",
+               "common/dct.c", "common/cabac.c", "common/common.c", "common/rectangle.c", "common/set.c",
+               "common/quant.c", "common/deblock.c", "common/vlc.c", "common/mvpred.c", "common/bitstream.c",
+               "encoder/analyse.c", "encoder/me.c", "encoder/ratecontrol.c", "encoder/set.c",
+               "encoder/macroblock.c", "encoder/cabac.c", "encoder/cavlc.c", "encoder/encoder.c",
+               "encoder/lookahead.c"]
+
+
+def build_x264(tc: Toolchain, src_tar: Path, lock: dict, cache: Path) -> Layer:
+    info = lock["sources"]["x264"]
+    cflags = BASE_CFLAGS + X264_CFLAGS
+    # What x264's version.sh says for a git checkout, " r<revision> <commit>"; x264 writes it into each stream.
+    revision = info["version"].rsplit(".", 1)[-1]
+    commit = info["dir"].rsplit("+git", 1)[-1] if "+git" in info["dir"] else ""
+    version = f"r{revision} {commit}".strip()
+    layer = Layer(cache, "x264", digest(RECIPE_VERSION, info["files"], tc.version, cflags, X264_CONFIG_H,
+                                        X264_SRCS, X264_SRCS_X, version))
+    if layer.done:
+        return layer
+    log("building x264 (encoder library, GPL variant)")
+    staging = layer.begin()
+    extract(src_tar, layer.work / "src")
+    src = layer.work / "src" / info["dir"]
+    for f in X264_SRCS + X264_SRCS_X:
+        if not (src / f).exists():
+            raise BuildError(f"x264: {f} not found; the recipe needs updating for this x264 version")
+    build_num = x264_build_number(src / "x264.h")
+    (src / "config.h").write_text(X264_CONFIG_H)
+    (src / "x264_config.h").write_text(
+        "#define X264_GPL           1\n#define X264_INTERLACED    1\n#define X264_BIT_DEPTH     8\n"
+        "#define X264_CHROMA_FORMAT 0\n"
+        f'#define X264_VERSION " {version}"\n#define X264_POINTVER "0.{build_num}.{version[1:]}"\n'
+    )
+    incflags = [f"-I{src}", f"-ffile-prefix-map={src}=x264"]
+    objdir = layer.work / "obj"
+    objdir.mkdir()
+    jobs, objs = [], []
+    for f, extra in [(f, []) for f in X264_SRCS] + [(f, ["-DHIGH_BIT_DEPTH=0", "-DBIT_DEPTH=8"]) for f in X264_SRCS_X]:
+        o = objdir / (f.replace("/", "_")[:-2] + ("-8.o" if extra else ".o"))
+        objs.append(o)
+        jobs.append([tc.cc, *cflags, *incflags, *extra, "-c", str(src / f), "-o", str(o)])
+    compile_many(jobs, layer.work / "build.log")
+    (staging / "lib" / "pkgconfig").mkdir(parents=True)
+    (staging / "include").mkdir()
+    run([tc.ar, "rcs", str(staging / "lib" / "libx264.a"), *map(str, objs)])
+    for h in ("x264.h", "x264_config.h"):
+        shutil.copy(src / h, staging / "include" / h)
+    shutil.copy(src / "COPYING", staging / "COPYING.x264")
+    (staging / "lib" / "pkgconfig" / "x264.pc").write_text(
+        f"prefix={layer.prefix}\nlibdir=${{prefix}}/lib\nincludedir=${{prefix}}/include\n\n"
+        f"Name: x264\nDescription: H.264 (MPEG4 AVC) encoder library (wasm32-wasi)\n"
+        f"Version: {info['version']}\nLibs: -L${{libdir}} -lx264\nLibs.private: -lm\nCflags: -I${{includedir}}\n"
+    )
+    layer.commit(staging, {"cflags": cflags, "x264_build": build_num})
+    return layer
+
+
+def x264_build_number(header: Path) -> str:
+    for line in header.read_text().splitlines():
+        if line.startswith("#define X264_BUILD"):
+            return line.split()[2]
+    raise BuildError("x264.h: X264_BUILD not found; recipe needs updating")
+
+
+# What each variant links, and the FFmpeg configure switches that go with it. The LGPL entries are part of the
+# LGPL layers' inputs exactly as before the GPL variant existed.
+VARIANTS = {
+    "lgpl": {"license": "LGPL-2.1-or-later", "h264_encoder": "libopenh264", "sources": ["zlib", "openh264", "ffmpeg"],
+             "configure": [], "libs": []},
+    "gpl": {"license": "GPL-2.0-or-later", "h264_encoder": "libx264",
+            "sources": ["zlib", "openh264", "x264", "ffmpeg"],
+            "configure": ["--enable-gpl", "--enable-libx264"], "libs": ["-lx264"]},
+}
+
+
+def load_allowlist(profile: str, variant: str = "lgpl") -> dict[str, list[str]]:
+    """The profile's allowlist, plus ``allowlist/variant-<variant>.json`` when that file exists."""
     data = json.loads((ENGINE_DIR / "allowlist" / f"{profile}.json").read_text())
-    return {k: v for k, v in data.items() if not k.startswith("_")}
+    allow = {k: list(v) for k, v in data.items() if not k.startswith("_")}
+    extra = ENGINE_DIR / "allowlist" / f"variant-{variant}.json"
+    if extra.exists():
+        for kind, names in json.loads(extra.read_text()).items():
+            if not kind.startswith("_"):
+                allow.setdefault(kind, [])
+                allow[kind] += [n for n in names if n not in allow[kind]]
+    return allow
 
 
 def build_libav(tc: Toolchain, src_tar: Path, lock: dict, cache: Path, deps: list[Layer], variant: str,
                 profile: str) -> tuple[Layer, list[str]]:
-    allow = load_allowlist(profile)
+    allow = load_allowlist(profile, variant)
     compat = ENGINE_DIR / "compat" / "wasi_compat.h"
     cflags = BASE_CFLAGS
     key = digest(RECIPE_VERSION, lock["sources"]["ffmpeg"]["files"], tc.version, cflags, allow, variant,
@@ -451,8 +583,7 @@ def configure_args(tc: Toolchain, allow: dict[str, list[str]], layer: Layer, var
         "--enable-zlib", "--enable-libopenh264",
         "--pkg-config=pkg-config", "--pkg-config-flags=--static",
     ]
-    if variant == "gpl":
-        args += ["--enable-gpl"]
+    args += VARIANTS[variant]["configure"]
     for kind, names in allow.items():
         if names:
             args.append(f"--enable-{kind}={','.join(names)}")
@@ -504,7 +635,7 @@ def link_engine(tc: Toolchain, libav: Layer, deps: list[Layer], cache: Path, var
     compile_many(jobs, layer.work / "build.log")
     libdirs = [f"-L{libav.prefix / 'lib'}"] + [f"-L{d.prefix / 'lib'}" for d in deps]
     libs = ["-lavfilter", "-lavformat", "-lavcodec", "-lswresample", "-lswscale", "-lavutil",
-            "-lopenh264", "-lz", *WASI_EMULATION_LIBS, "-lm"]
+            "-lopenh264", *VARIANTS[variant]["libs"], "-lz", *WASI_EMULATION_LIBS, "-lm"]
     out = staging / f"afmpeg-engine-{variant}.wasm"
     run([tc.cxx, *map(str, objs), *libdirs, *libs, *LINK_FLAGS, "-o", str(out)], logfile=layer.work / "build.log")
     layer.commit(staging, {})
@@ -516,7 +647,8 @@ def link_engine(tc: Toolchain, libav: Layer, deps: list[Layer], cache: Path, var
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--variant", default="lgpl", choices=["lgpl"])
+    ap.add_argument("--variant", action="append", choices=sorted(VARIANTS),
+                    help="variant to build; repeat for several (default: lgpl and gpl)")
     ap.add_argument("--profile", default="lean", choices=["lean"])
     xdg = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     default_cache = Path(os.environ.get("AFMPEG_BUILD_CACHE") or xdg / "afmpeg-build")
@@ -526,6 +658,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tarballs", type=Path, default=Path(tarballs) if tarballs else None,
                     help="directory of pre-fetched source tarballs (verified by the lock's hashes)")
     opts = ap.parse_args(argv)
+    variants = list(dict.fromkeys(opts.variant or ["lgpl", "gpl"]))
     t0 = time.time()
     cache: Path = opts.cache.resolve()
     cache.mkdir(parents=True, exist_ok=True)
@@ -540,48 +673,69 @@ def main(argv: list[str] | None = None) -> int:
         fcntl.flock(lock_fd, fcntl.LOCK_EX)
     try:
         tc = Toolchain(cache, lock["toolchain"]["ziglang"])
-        tars = ensure_sources(lock, ["zlib", "openh264", "ffmpeg"], cache, opts.tarballs)
-        zlib = build_zlib(tc, tars["zlib"], lock, cache)
-        oh264 = build_openh264(tc, tars["openh264"], lock, cache)
-        libav, cfg_args = build_libav(tc, tars["ffmpeg"], lock, cache, [zlib, oh264], opts.variant, opts.profile)
-        engine = link_engine(tc, libav, [zlib, oh264], cache, opts.variant, opts.profile)
+        names = list(dict.fromkeys(n for v in variants for n in VARIANTS[v]["sources"]))
+        tars = ensure_sources(lock, names, cache, opts.tarballs)
+        for variant in variants:
+            tv = time.time()
+            libs = {"zlib": build_zlib(tc, tars["zlib"], lock, cache),
+                    "openh264": build_openh264(tc, tars["openh264"], lock, cache)}
+            if "x264" in VARIANTS[variant]["sources"]:
+                libs["x264"] = build_x264(tc, tars["x264"], lock, cache)
+            deps = list(libs.values())
+            libav, cfg_args = build_libav(tc, tars["ffmpeg"], lock, cache, deps, variant, opts.profile)
+            engine = link_engine(tc, libav, deps, cache, variant, opts.profile)
+            write_outputs(opts, lock, tc, variant, engine, libav, libs, cfg_args, time.time() - tv)
     except BuildError as e:
         print(f"engine build failed: {e}", file=sys.stderr)
         return 1
-    name = f"afmpeg-engine-{opts.variant}.wasm"
+    print(f"built in {time.time() - t0:.1f}s")
+    return 0
+
+
+def write_outputs(opts: argparse.Namespace, lock: dict, tc: Toolchain, variant: str, engine: Layer, libav: Layer,
+                  libs: dict[str, Layer], cfg_args: list[str], seconds: float) -> None:
+    """Copy the module to the output directory and write its provenance next to it.
+
+    Each variant gets ``<module>.provenance.json``; ``provenance.json`` is the LGPL variant's (the default module).
+    """
+    name = f"afmpeg-engine-{variant}.wasm"
     opts.out.mkdir(parents=True, exist_ok=True)
     module = opts.out / name
     tmp = opts.out / (name + ".tmp")
     shutil.copyfile(engine.prefix / name, tmp)
     tmp.replace(module)
     module_sha = sha256_file(module)
+    spec = VARIANTS[variant]
     prov = {
         "module": name,
         "module_sha256": module_sha,
         "module_size": module.stat().st_size,
-        "variant": opts.variant,
+        "variant": variant,
         "profile": opts.profile,
-        "license": "LGPL-2.1-or-later" if opts.variant == "lgpl" else "GPL-2.0-or-later",
-        "h264_encoder": "libopenh264",
+        "license": spec["license"],
+        "h264_encoder": spec["h264_encoder"],
         "ffmpeg_version": lock["sources"]["ffmpeg"]["version"],
         "sources": {
             n: {"version": s["version"], "debian": s["apt"], "license": s["license"], "sha256": s["files"]}
-            for n, s in lock["sources"].items()
+            for n, s in lock["sources"].items() if n in spec["sources"]
         },
         "toolchain": {"zig": tc.version, "target": "wasm32-wasi", "build_host": platform.machine()},
         "cflags": BASE_CFLAGS,
         "ldflags": LINK_FLAGS,
         "configure": [a for a in cfg_args if not a.startswith(("--cc=", "--cxx=", "--ar=", "--ranlib="))],
-        "allowlist": load_allowlist(opts.profile),
-        "layers": {"zlib": zlib.key, "openh264": oh264.key, "libav": libav.key, "engine": engine.key},
+        "allowlist": load_allowlist(opts.profile, variant),
+        "layers": {**{n: layer.key for n, layer in libs.items()}, "libav": libav.key, "engine": engine.key},
     }
-    (opts.out / "provenance.json").write_text(json.dumps(prov, indent=2) + "\n")
+    text = json.dumps(prov, indent=2) + "\n"
+    (opts.out / f"{name}.provenance.json").write_text(text)
+    if variant == "lgpl":
+        (opts.out / "provenance.json").write_text(text)
     size = module.stat().st_size
-    print(f"module:  {module.relative_to(Path.cwd()) if module.is_relative_to(Path.cwd()) else module}")
+    shown = module.relative_to(Path.cwd()) if module.is_relative_to(Path.cwd()) else module
+    print(f"module:  {shown} ({variant}, {spec['license']}, H.264 encoder {spec['h264_encoder']})")
     print(f"size:    {size} bytes ({size / 1e6:.2f} MB)")
     print(f"sha256:  {module_sha}")
-    print(f"built in {time.time() - t0:.1f}s")
-    return 0
+    print(f"         ready in {seconds:.1f}s")
 
 
 if __name__ == "__main__":

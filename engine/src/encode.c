@@ -28,6 +28,12 @@ int encode_pick(OutputFile *of, OutputStream *ost)
                     "filter output [%s] is encoded", field, ost->label);
     if (name) {
         ost->codec = avcodec_find_encoder_by_name(name);
+        /* libx264 is GPL: the LGPL module cannot have it, so say which module does. */
+        if (!ost->codec && !strcmp(name, "libx264") && !strncmp(avcodec_license(), "LGPL", 4))
+            return fail_kind(EXIT_FAILURE_PROCESSING, ERR_UNSUPPORTED, field,
+                             "%s: unknown encoder \"libx264\": libx264 is only in the GPL engine variant "
+                             "(afmpeg-engine-gpl.wasm); this module is the LGPL variant (H.264 encoder: libopenh264)",
+                             field);
         if (!ost->codec)
             return fail_kind(EXIT_FAILURE_PROCESSING, ERR_UNSUPPORTED, field, "%s: unknown encoder \"%s\"", field,
                              name);

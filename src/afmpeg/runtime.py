@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import ctypes
+import hashlib
+import importlib.metadata
 import json
 import os
+import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +29,7 @@ from .errors import (
     ModuleNotFound,
     OutputLimitExceeded,
     ProcessingError,
+    UnknownVariant,
     error_for_exit,
 )
 from .job import FramesJob, Input, ProbeJob, ProcessJob, job_to_dict
@@ -40,9 +44,20 @@ from .wasi.host import WasiCall
 from .wasi.linker import EXIT_MARKER, define_imports, register_state, unregister_state
 from .wasi.pipes import DeviceFactory, dev_entries
 
-__all__ = ["Runtime", "CommandResult", "find_module", "DEFAULT_MODULE_NAME"]
+__all__ = [
+    "Runtime",
+    "CommandResult",
+    "find_module",
+    "DEFAULT_MODULE_NAME",
+    "ENGINE_VARIANTS",
+    "ENGINE_ENTRY_POINT_GROUP",
+]
 
 DEFAULT_MODULE_NAME = "afmpeg-engine-lgpl.wasm"
+#: the engine variants, in order of preference when none is asked for
+ENGINE_VARIANTS = ("lgpl", "gpl")
+#: the entry point group through which installed engine packages announce their module
+ENGINE_ENTRY_POINT_GROUP = "afmpeg.engines"
 ENGINE_ARGV0 = "afmpeg-engine"
 _NO_DEADLINE = 1 << 62
 DEFAULT_MEMORY_LIMIT = 1 << 30
@@ -66,11 +81,63 @@ def _repo_build_module() -> Path:
     return Path(__file__).resolve().parent.parent.parent / "build" / DEFAULT_MODULE_NAME
 
 
-def find_module(module: str | os.PathLike[str] | bytes | bytearray | memoryview | None = None) -> tuple[bytes, str]:
-    """Locate the engine: explicit path or bytes → ``AFMPEG_MODULE`` → the source tree's ``build/`` output.
+def _engine_entry_points() -> list[importlib.metadata.EntryPoint]:
+    """The installed engine packages' entry points (group ``afmpeg.engines``, named after the variant)."""
+    return list(importlib.metadata.entry_points(group=ENGINE_ENTRY_POINT_GROUP))
 
-    Returns ``(wasm_bytes, description)``; raises :class:`ModuleNotFound` with instructions otherwise.
+
+def _check_variant(variant: str | None) -> None:
+    if variant is not None and variant not in ENGINE_VARIANTS:
+        raise UnknownVariant(f"unknown engine variant {variant!r} (the variants are: {', '.join(ENGINE_VARIANTS)})")
+
+
+def _installed_module(ep: importlib.metadata.EntryPoint) -> tuple[bytes, str]:
+    dist = ep.dist.name if ep.dist is not None else ep.module
+    try:
+        target = ep.load()
+        path = Path(target() if callable(target) else target)
+    except Exception as exc:  # a broken install must say which package, not fail obscurely
+        raise ModuleNotFound(f"the installed engine package {dist} is broken ({exc!r}): reinstall it") from exc
+    if not path.is_file():
+        raise ModuleNotFound(f"the installed engine package {dist} has no module at {str(path)!r}: reinstall it")
+    data = path.read_bytes()
+    expected = getattr(sys.modules.get(ep.module), "SHA256", None)
+    if isinstance(expected, str) and hashlib.sha256(data).hexdigest() != expected.lower():
+        raise ModuleNotFound(f"the module of the installed engine package {dist} ({path}) is not the one it was built "
+                             "with (its SHA-256 differs): reinstall the package")
+    return data, str(path)
+
+
+def _how_to_get(wanted: Sequence[str]) -> str:
+    v = wanted[0]
+    return (
+        f"no afmpeg engine module found ({' or '.join(repr(w) for w in wanted)} variant). Get one:\n"
+        f"  - install the engine wheel: pip install afmpeg_engine_{v}-<version>-py3-none-any.whl (package "
+        f"afmpeg-engine-{v}, made by `make engine` in an afmpeg checkout or attached to a release)\n"
+        f"  - or set AFMPEG_MODULE to an engine .wasm file, or pass Runtime(module=...)\n"
+        f"  - or build it from source in an afmpeg checkout: `make engine` (it writes build/afmpeg-engine-{v}.wasm)\n"
+        f"  - or download a verified one: Runtime.from_url(url, sha256=...) or "
+        f"Runtime.from_release(tag, {v!r}, base_url=... | bundle_dir=...)"
+    )
+
+
+def find_module(
+    module: str | os.PathLike[str] | bytes | bytearray | memoryview | None = None,
+    *,
+    variant: str | None = None,
+) -> tuple[bytes, str]:
+    """Locate the engine: explicit path or bytes → ``AFMPEG_MODULE`` → an installed engine package → the source tree.
+
+    An installed engine package (``afmpeg-engine-lgpl`` / ``afmpeg-engine-gpl``, found through its ``afmpeg.engines``
+    entry point) of the requested ``variant`` (``"lgpl"`` or ``"gpl"``); with ``variant=None`` the LGPL one is
+    preferred and the GPL one is used when it is the only one installed. Then the source tree's
+    ``build/afmpeg-engine-<variant>.wasm`` (an afmpeg checkout after ``make engine``). ``variant`` does not apply
+    to an explicit ``module`` or to ``AFMPEG_MODULE``, which are used as given.
+
+    Returns ``(wasm_bytes, description)``; raises :class:`ModuleNotFound` saying how to get a module, or
+    :class:`UnknownVariant` for a variant name that is not ``lgpl`` or ``gpl``.
     """
+    _check_variant(variant)
     if isinstance(module, bytes | bytearray | memoryview):
         return bytes(module), "<bytes>"
     if module is not None:
@@ -84,13 +151,18 @@ def find_module(module: str | os.PathLike[str] | bytes | bytearray | memoryview 
         if not path.is_file():
             raise ModuleNotFound(f"AFMPEG_MODULE points to {env!r}, which does not exist")
         return path.read_bytes(), str(path)
-    path = _repo_build_module()
-    if path.is_file():
-        return path.read_bytes(), str(path)
-    raise ModuleNotFound(
-        "no afmpeg engine module found: build it with `make engine` (it writes build/"
-        f"{DEFAULT_MODULE_NAME}), or pass Runtime(module=...) or set AFMPEG_MODULE to a .wasm file"
-    )
+    wanted = ENGINE_VARIANTS if variant is None else (variant,)  # LGPL first
+    installed: dict[str, importlib.metadata.EntryPoint] = {}
+    for ep in _engine_entry_points():
+        installed.setdefault(ep.name, ep)  # the first on sys.path wins, as for imports
+    for v in wanted:
+        if v in installed:
+            return _installed_module(installed[v])
+    for v in wanted:
+        path = _repo_build_module().with_name(f"afmpeg-engine-{v}.wasm")
+        if path.is_file():
+            return path.read_bytes(), str(path)
+    raise ModuleNotFound(_how_to_get(wanted))
 
 
 def resolve_fs(fs: Any, root: str | None, storage_options: Mapping[str, Any] | None = None) -> tuple[Any, str]:
@@ -205,8 +277,12 @@ class Runtime:
     """Compiles the engine module once and runs jobs in fresh sandboxed instances.
 
     Args:
-        module: path to the engine ``.wasm`` or its bytes. Default: ``AFMPEG_MODULE``, then the source tree's
-            ``build/afmpeg-engine-lgpl.wasm``.
+        module: path to the engine ``.wasm`` or its bytes. Default: ``AFMPEG_MODULE``, then an installed engine
+            package (``afmpeg-engine-lgpl``, or ``afmpeg-engine-gpl``), then the source tree's
+            ``build/afmpeg-engine-<variant>.wasm`` (see :func:`find_module`).
+        variant: which installed engine to use when no ``module`` is given and ``AFMPEG_MODULE`` is unset:
+            ``"lgpl"`` or ``"gpl"`` (default ``None``: LGPL preferred, GPL if it is the only one installed). Another
+            name raises :class:`~afmpeg.errors.UnknownVariant`.
         fs: the filesystem jobs see as ``/``: an fsspec filesystem, a local directory path, or an fsspec URL
             (``"s3://bucket/prefix"``, ``"memory://"``, ``"file:///srv/media"``). Default: a private in-memory
             :class:`~afmpeg.MemoryFS` (``runtime.fs``).
@@ -240,6 +316,7 @@ class Runtime:
         self,
         module: str | os.PathLike[str] | bytes | None = None,
         *,
+        variant: str | None = None,
         fs: Any = None,
         root: str = "",
         storage_options: Mapping[str, Any] | None = None,
@@ -252,7 +329,7 @@ class Runtime:
             _no_storage_options(storage_options, "no fs= (the default in-memory filesystem)")
             fs = MemoryFS()
         self.fs, self.root = resolve_fs(fs, root, storage_options)  # before compiling: argument mistakes fail fast
-        wasm, self.module_path = find_module(module)
+        wasm, self.module_path = find_module(module, variant=variant)
         config = wasmtime.Config()
         config.epoch_interruption = CONFIG_FLAGS["epoch_interruption"]
         self.engine = wasmtime.Engine(config)

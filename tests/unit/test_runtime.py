@@ -168,6 +168,7 @@ def test_find_module_env_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 def test_find_module_nothing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("AFMPEG_MODULE", raising=False)
     monkeypatch.setattr(runtime_mod, "_repo_build_module", lambda: tmp_path / "missing.wasm")
+    monkeypatch.setattr(runtime_mod, "_engine_entry_points", lambda: [])  # an engine wheel may be installed
     with pytest.raises(afmpeg.ModuleNotFound, match="make engine") as info:
         afmpeg.find_module()
     assert isinstance(info.value, FileNotFoundError)
