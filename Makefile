@@ -1,7 +1,7 @@
 # afmpeg — everything a fresh machine needs is set up by these targets.
 #   make demo    set up, build the engine if the cache lacks it, run the in-memory demo
 #   make test    set up, build the engine if needed, run every test
-#   make engine  build (or fetch from the build cache) build/afmpeg-engine-lgpl.wasm
+#   make engine  build (or fetch from the build cache) the LGPL and GPL modules in build/, and their engine wheels
 #   make bench   engine vs native FFmpeg timings, and the Python API's per-job overhead and pool throughput
 
 PYTHON      ?= python3
@@ -12,7 +12,7 @@ BUILD_CACHE ?= $(or $(AFMPEG_BUILD_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)
 TOOLCHAIN   := $(BUILD_CACHE)/toolchain-zig-$(ZIG_VERSION)
 MODULE      := build/afmpeg-engine-lgpl.wasm
 
-.PHONY: demo test engine bench lint setup system-deps clean
+.PHONY: demo test engine engine-install bench lint setup system-deps clean
 
 setup: $(VENV)/.installed
 
@@ -32,13 +32,22 @@ $(TOOLCHAIN)/.installed:
 	touch $@
 
 engine: system-deps $(TOOLCHAIN)/.installed
-	AFMPEG_BUILD_CACHE=$(BUILD_CACHE) $(TOOLCHAIN)/bin/python engine/build.py
+	AFMPEG_BUILD_CACHE=$(BUILD_CACHE) $(TOOLCHAIN)/bin/python engine/build.py --variant lgpl --variant gpl
+	rm -f build/afmpeg_engine_*.whl
+	for v in lgpl gpl; do \
+	  AFMPEG_BUILD_CACHE=$(BUILD_CACHE) $(TOOLCHAIN)/bin/python engine/wheel.py --module build/afmpeg-engine-$$v.wasm \
+	    --provenance build/afmpeg-engine-$$v.wasm.provenance.json --out build/ || exit 1; \
+	done
 
-demo: setup engine
+# The LGPL engine wheel, installed into .venv: Runtime() finds it as a user's install would.
+engine-install: setup engine
+	$(PY) -m pip install -q --no-deps --force-reinstall build/afmpeg_engine_lgpl-*-py3-none-any.whl
+
+demo: setup engine engine-install
 	$(PY) examples/demo.py
 
-test: setup engine
-	$(PY) -m ruff check src tests bench examples engine/build.py
+test: setup engine engine-install
+	$(PY) -m ruff check src tests bench examples engine/build.py engine/wheel.py
 	$(PY) -m pytest -q
 
 bench: setup engine
