@@ -3,6 +3,7 @@
 #   make test    set up, build the engine if needed, run every test
 #   make engine  build (or fetch from the build cache) the LGPL and GPL modules in build/, and their engine wheels
 #   make bench   engine vs native FFmpeg timings, and the Python API's per-job overhead and pool throughput
+#   make release a signed release of both engine variants in build/release/TAG/ (needs a key outside the repo)
 
 PYTHON      ?= python3
 VENV        := .venv
@@ -12,7 +13,7 @@ BUILD_CACHE ?= $(or $(AFMPEG_BUILD_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)
 TOOLCHAIN   := $(BUILD_CACHE)/toolchain-zig-$(ZIG_VERSION)
 MODULE      := build/afmpeg-engine-lgpl.wasm
 
-.PHONY: demo test engine engine-install bench lint setup system-deps clean
+.PHONY: demo test engine engine-install bench lint setup system-deps clean release
 
 setup: $(VENV)/.installed
 
@@ -47,12 +48,17 @@ demo: setup engine engine-install
 	$(PY) examples/demo.py
 
 test: setup engine engine-install
-	$(PY) -m ruff check src tests bench examples engine/build.py engine/wheel.py
+	$(PY) -m ruff check src tests bench examples engine/build.py engine/wheel.py engine/release.py
 	$(PY) -m pytest -q
 
 bench: setup engine
 	$(PY) bench/bench.py
 	$(PY) bench/bench_api.py
+
+# A signed release in build/release/$(TAG)/ (default tag: v<version>); the secret key comes from AFMPEG_RELEASE_KEY
+# (the key's text) or AFMPEG_RELEASE_KEY_FILE, outside the repo. No key yet? $(PY) engine/release.py --new-key FILE
+release: setup engine
+	$(PY) engine/release.py --tag '$(or $(TAG),v$(shell sed -n 's/^version *= *"\([^"]*\)".*/\1/p' pyproject.toml))'
 
 clean:
 	rm -rf build $(VENV) .pytest_cache .ruff_cache

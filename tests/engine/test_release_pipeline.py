@@ -1,0 +1,192 @@
+"""The release pipeline (engine/release.py, `make release`) on the real outputs of `make engine`.
+
+A release is written once per module into a temporary directory with a key made here, then loaded with
+Runtime.from_release from it as an offline bundle, checked with sha256sum and the real minisign tool, and tampered.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import afmpeg
+from afmpeg.errors import ChecksumMismatch
+from afmpeg.release import Checksums, PublicKey, SecretKey, generate_keypair, sha256_file, verify
+
+from .conftest import REPO
+
+SCRIPT = REPO / "engine" / "release.py"
+BUILD = REPO / "build"
+TAG = "v0.0.0-pipeline-test"
+_spec = importlib.util.spec_from_file_location("_minisign_tool", REPO / "tests" / "unit" / "minisign_tool.py")
+assert _spec is not None and _spec.loader is not None
+minisign_tool = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(minisign_tool)  # how the unit tests get the real minisign tool
+KEY_VARS = ("AFMPEG_RELEASE_KEY", "AFMPEG_RELEASE_KEY_FILE", "SOURCE_DATE_EPOCH")
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in KEY_VARS}
+    env.update(extra)
+    return env
+
+
+def _run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(SCRIPT), *args], env=env, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SecretKey, PublicKey]:
+    secret, public = generate_keypair()
+    path = tmp_path_factory.mktemp("key") / "release.key"
+    path.write_text(secret.to_text())
+    path.chmod(0o600)
+    return path, secret, public
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory: pytest.TempPathFactory, key: tuple[Path, SecretKey, PublicKey]) -> Path:
+    for v in ("lgpl", "gpl"):
+        if not (BUILD / f"afmpeg-engine-{v}.wasm").is_file():
+            pytest.fail(f"build/afmpeg-engine-{v}.wasm is missing: run `make engine`")
+    out = tmp_path_factory.mktemp("releases")
+    proc = _run("--tag", TAG, "--out", str(out), env=_env(AFMPEG_RELEASE_KEY_FILE=str(key[0])))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out / TAG
+
+
+def _fresh_cache(tmp_path: Path) -> Path:
+    return tmp_path / "cache"
+
+
+def test_release_has_every_asset_and_valid_provenance(release: Path, key: tuple[Path, SecretKey, PublicKey]) -> None:
+    names = sorted(p.name for p in release.iterdir())
+    wheels = [n for n in names if n.endswith("-py3-none-any.whl")]
+    assert sorted(w.split("-")[0] for w in wheels) == ["afmpeg_engine_gpl", "afmpeg_engine_lgpl"]
+    expected = {"checksums.txt", "checksums.txt.sig", "provenance.json", *wheels}
+    for v in ("lgpl", "gpl"):
+        expected |= {f"afmpeg-engine-{v}.wasm", f"afmpeg-engine-{v}.wasm.gz"}
+    assert set(names) == expected
+    # checksums.txt covers every asset, provenance.json included, and nothing else
+    sums = Checksums.parse((release / "checksums.txt").read_text())
+    assert set(sums) == expected - {"checksums.txt", "checksums.txt.sig"}
+    assert all(sums[n] == sha256_file(release / n) for n in sums)
+    # the signature: our key, a trusted comment with the timestamp and the file name
+    signed = verify((release / "checksums.txt").read_bytes(), (release / "checksums.txt.sig").read_text(), key[2])
+    assert signed.fields["file"] == "checksums.txt" and int(signed.fields["timestamp"]) > 1_600_000_000
+    # the release-level provenance: per variant, the build's provenance plus the variant's files
+    doc = json.loads((release / "provenance.json").read_text())
+    assert doc["release"] == TAG and set(doc["variants"]) == {"lgpl", "gpl"}
+    for v, entry in doc["variants"].items():
+        build = json.loads((BUILD / f"afmpeg-engine-{v}.wasm.provenance.json").read_text())
+        assert {k: entry[k] for k in build} == build
+        raw, gz = f"afmpeg-engine-{v}.wasm", f"afmpeg-engine-{v}.wasm.gz"
+        wheel = next(w for w in wheels if w.startswith(f"afmpeg_engine_{v}-"))
+        assert set(entry["files"]) == {raw, gz, wheel}
+        for name, info in entry["files"].items():
+            assert info == {"sha256": sums[name], "size": (release / name).stat().st_size}
+        assert entry["module_sha256"] == sha256_file(BUILD / raw) == sums[raw]
+        assert wheel.split("+")[1].startswith(entry["module_sha256"][:12])
+        # deterministic gzip: no mtime, no file name, and it is the module
+        data = (release / gz).read_bytes()
+        assert data[4:8] == b"\0\0\0\0" and not data[3] & 0x08
+        assert gzip.decompress(data) == (BUILD / raw).read_bytes()
+    assert doc["variants"]["lgpl"]["license"] != doc["variants"]["gpl"]["license"]
+
+
+def test_lgpl_raw_module_loads_from_the_release(release: Path, key: tuple[Path, SecretKey, PublicKey],
+                                                tmp_path: Path) -> None:
+    rt = afmpeg.Runtime.from_release(TAG, "lgpl", bundle_dir=release, trusted_keys=[key[2]], gz=False,
+                                     cache_dir=_fresh_cache(tmp_path))
+    assert rt.version().vocab_version >= 1
+    assert sha256_file(rt.module_path) == sha256_file(release / "afmpeg-engine-lgpl.wasm")
+
+
+def test_gpl_gz_module_loads_from_the_release(release: Path, key: tuple[Path, SecretKey, PublicKey],
+                                              tmp_path: Path) -> None:
+    rt = afmpeg.Runtime.from_release(TAG, "gpl", bundle_dir=release, trusted_keys=[key[2].to_text()], gz=True,
+                                     cache_dir=_fresh_cache(tmp_path))
+    assert rt.version().vocab_version >= 1
+    assert sha256_file(rt.module_path) == sha256_file(release / "afmpeg-engine-gpl.wasm")
+
+
+def test_sha256sum_checks_the_release(release: Path) -> None:
+    if shutil.which("sha256sum") is None:
+        pytest.skip("no sha256sum on this machine")
+    proc = subprocess.run(["sha256sum", "-c", "checksums.txt"], cwd=release, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.count(": OK") == len(Checksums.parse((release / "checksums.txt").read_text()))
+
+
+def test_minisign_tool_verifies_the_release(release: Path, key: tuple[Path, SecretKey, PublicKey]) -> None:
+    try:
+        minisign = minisign_tool.minisign_binary()
+    except minisign_tool.MinisignUnavailable as e:
+        pytest.skip(str(e))
+    proc = subprocess.run(
+        [str(minisign), "-Vm", "checksums.txt", "-x", "checksums.txt.sig", "-P", key[2].to_base64()],
+        cwd=release, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Signature and comment signature verified" in proc.stdout + proc.stderr
+    assert "file:checksums.txt" in proc.stdout + proc.stderr
+
+
+def test_module_altered_after_signing_is_checksum_mismatch(
+    release: Path, key: tuple[Path, SecretKey, PublicKey], tmp_path: Path
+) -> None:
+    bundle = tmp_path / TAG
+    shutil.copytree(release, bundle)
+    module = bundle / "afmpeg-engine-lgpl.wasm"
+    data = bytearray(module.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    module.write_bytes(bytes(data))
+    with pytest.raises(ChecksumMismatch):
+        afmpeg.Runtime.from_release(TAG, "lgpl", bundle_dir=bundle, trusted_keys=[key[2]], gz=False,
+                                    cache_dir=_fresh_cache(tmp_path))
+
+
+def test_no_key_refuses_with_how_to_make_one(tmp_path: Path) -> None:
+    proc = _run("--tag", TAG, "--out", str(tmp_path / "out"), env=_env())
+    assert proc.returncode != 0
+    assert "no signing key" in proc.stderr and "--new-key" in proc.stderr and "AFMPEG_RELEASE_KEY" in proc.stderr
+    assert not (tmp_path / "out" / TAG).exists()
+
+
+def test_new_key_writes_a_private_key_and_prints_the_public_key(tmp_path: Path) -> None:
+    path = tmp_path / "new.key"
+    proc = _run("--new-key", str(path), env=_env())
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert path.stat().st_mode & 0o777 == 0o600
+    public = SecretKey.from_text(path.read_text()).public_key
+    assert public.to_base64() in proc.stdout
+    # never overwrites a key
+    before = path.read_bytes()
+    assert _run("--new-key", str(path), env=_env()).returncode != 0
+    assert path.read_bytes() == before
+
+
+def test_release_is_deterministic_but_for_the_timestamp(
+    release: Path, key: tuple[Path, SecretKey, PublicKey], tmp_path: Path
+) -> None:
+    # the key given as text this time; SOURCE_DATE_EPOCH pins the signature's timestamp too
+    env = _env(AFMPEG_RELEASE_KEY=key[1].to_text(), SOURCE_DATE_EPOCH="1700000000")
+    proc = _run("--tag", TAG, "--out", str(tmp_path), env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    again = tmp_path / TAG
+    assert sorted(p.name for p in again.iterdir()) == sorted(p.name for p in release.iterdir())
+    for p in release.iterdir():
+        if p.name != "checksums.txt.sig":
+            assert (again / p.name).read_bytes() == p.read_bytes(), p.name
+    sig = (again / "checksums.txt.sig").read_text()
+    assert "trusted comment: timestamp:1700000000\tfile:checksums.txt" in sig
+    verify((again / "checksums.txt").read_bytes(), sig, key[2])
