@@ -2,8 +2,8 @@
 
 Usage (with the project venv's python, which has afmpeg installed)::
 
-    python engine/release.py --new-key ~/afmpeg-release.key   # once: a signing key, kept outside the repository
-    AFMPEG_RELEASE_KEY_FILE=~/afmpeg-release.key python engine/release.py [--tag v0.1.0]
+    python engine/release.py --new-key ../afmpeg-release.key   # once: a signing key, kept outside the repository
+    AFMPEG_RELEASE_KEY_FILE=../afmpeg-release.key python engine/release.py [--tag v0.1.0]
 
 The secret key comes from ``--key-file``, else ``AFMPEG_RELEASE_KEY`` (the key file's text), else
 ``AFMPEG_RELEASE_KEY_FILE``; without one the script refuses to run. A key file inside the repository is refused.

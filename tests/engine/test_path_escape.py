@@ -211,8 +211,8 @@ def test_escape_from_a_memory_root(runtime: afmpeg.Runtime, video: bytes, case: 
 
 @pytest.fixture
 def local_tree(tmp_path: Path, video: bytes) -> tuple[Path, Path]:
-    """``tmp_path/root`` (the job's root) next to ``tmp_path/secret`` (media an escape would find) and sentinels."""
-    root, secret = tmp_path / "root", tmp_path / "secret"
+    """``tmp_path/jail`` (the job's root) next to ``tmp_path/secret`` (media an escape would find) and sentinels."""
+    root, secret = tmp_path / "jail", tmp_path / "secret"
     root.mkdir()
     secret.mkdir()
     (root / "tone.wav").write_bytes(TONE)
@@ -376,9 +376,9 @@ def test_an_hls_job_whose_directory_is_missing_fails(
     fs: Any = _memory_tree(video)
     kwargs: dict[str, Any] = {"fs": fs, "root": "/jail"}
     if where == "local":
-        (tmp_path / "root").mkdir()
-        (tmp_path / "root" / "tone.wav").write_bytes(TONE)
-        kwargs = {"fs": str(tmp_path / "root")}
+        (tmp_path / "jail").mkdir()
+        (tmp_path / "jail" / "tone.wav").write_bytes(TONE)
+        kwargs = {"fs": str(tmp_path / "jail")}
 
     def snapshot() -> Any:
         return {p: fs.cat_file(p) for p in fs.find("/")} if where == "memory" else _disk(tmp_path)

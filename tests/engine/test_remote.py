@@ -354,9 +354,9 @@ def test_directory_operations_on_an_object_store(s3, s3_server: S3) -> None:
     # mkdir/rmdir/rename through the mount, as the guest would: pending until publish, and publish never asks the
     # store to create or delete a "directory" (s3fs would take rmdir of a bucket path literally)
     fs, bucket = s3
-    fs.pipe_file(f"{bucket}/root/d/a.txt", b"A")
-    fs.pipe_file(f"{bucket}/root/d/sub/b.txt", b"B")
-    mount = FsspecMount(fs, f"{bucket}/root", dev=1)
+    fs.pipe_file(f"{bucket}/base/d/a.txt", b"A")
+    fs.pipe_file(f"{bucket}/base/d/sub/b.txt", b"B")
+    mount = FsspecMount(fs, f"{bucket}/base", dev=1)
     mark = len(s3_server.recorder.log)
     mount.mkdir("empty")
     mount.mkdir("made/below/missing/prefix")  # no parent object is needed on an object store
@@ -366,9 +366,9 @@ def test_directory_operations_on_an_object_store(s3, s3_server: S3) -> None:
     mount.rmdir("empty")
     assert writes(s3_server.recorder.since(mark)) == []  # nothing reached the store yet
     assert mount.publish() == []
-    assert sorted(objects(fs, bucket)) == ["root/e/a.txt", "root/e/sub/b.txt"]
+    assert sorted(objects(fs, bucket)) == ["base/e/a.txt", "base/e/sub/b.txt"]
     # object writes and deletes only: never a request on the bucket itself (s3fs's rmdir deletes buckets)
-    assert all(r.path.startswith(f"/{bucket}/root/") for r in writes(s3_server.recorder.since(mark)))
+    assert all(r.path.startswith(f"/{bucket}/base/") for r in writes(s3_server.recorder.since(mark)))
 
 
 # ---------------------------------------------------------------- how the filesystem is named
