@@ -151,12 +151,27 @@ def apt_fetch(lock: dict, names: list[str], cache: Path, dest: Path) -> None:
         )
     uri = machine_debian_uri()
     suites = sorted({lock["sources"][n]["suite"] for n in names})
+    env = private_apt_env(aptdir, [f"deb-src [signed-by={DEBIAN_KEYRING}] {uri} {s} main" for s in suites])
+    log(f"apt-get update (private config, suites: {', '.join(suites)})")
+    subprocess.run(["apt-get", "-q", "update"], env=env, check=False, stdout=subprocess.DEVNULL)
+    specs = [lock["sources"][n]["apt"] for n in names]
+    log(f"apt-get source --download-only {' '.join(specs)}")
+    dest.mkdir(parents=True, exist_ok=True)
+    # .dsc/.debian.tar.xz files are sometimes missing from the archive; only the orig
+    # tarballs matter and they are verified by hash afterwards, so the exit code is not trusted.
+    subprocess.run(["apt-get", "-q", "source", "--download-only", *specs], cwd=dest, env=env, check=False)
+
+
+DEBIAN_KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
+
+
+def private_apt_env(aptdir: Path, source_lines: list[str]) -> dict[str, str]:
+    """The environment for apt-get runs with a private configuration under ``aptdir`` whose sources are
+    ``source_lines``: lists and downloads stay there, and nothing under /etc is read for sources or written."""
     (aptdir / "etc" / "sources.list.d").mkdir(parents=True, exist_ok=True)
     (aptdir / "state" / "lists" / "partial").mkdir(parents=True, exist_ok=True)
     (aptdir / "cache" / "archives" / "partial").mkdir(parents=True, exist_ok=True)
-    keyring = "/usr/share/keyrings/debian-archive-keyring.gpg"
-    lines = [f"deb-src [signed-by={keyring}] {uri} {s} main" for s in suites]
-    (aptdir / "etc" / "sources.list").write_text("\n".join(lines) + "\n")
+    (aptdir / "etc" / "sources.list").write_text("\n".join(source_lines) + "\n")
     conf = aptdir / "apt.conf"
     conf.write_text(
         f'Dir::Etc::sourcelist "{aptdir}/etc/sources.list";\n'
@@ -167,15 +182,7 @@ def apt_fetch(lock: dict, names: list[str], cache: Path, dest: Path) -> None:
         'APT::Get::List-Cleanup "0";\n'
         'APT::Sandbox::User "root";\n'
     )
-    env = dict(os.environ, APT_CONFIG=str(conf))
-    log(f"apt-get update (private config, suites: {', '.join(suites)})")
-    subprocess.run(["apt-get", "-q", "update"], env=env, check=False, stdout=subprocess.DEVNULL)
-    specs = [lock["sources"][n]["apt"] for n in names]
-    log(f"apt-get source --download-only {' '.join(specs)}")
-    dest.mkdir(parents=True, exist_ok=True)
-    # .dsc/.debian.tar.xz files are sometimes missing from the archive; only the orig
-    # tarballs matter and they are verified by hash afterwards, so the exit code is not trusted.
-    subprocess.run(["apt-get", "-q", "source", "--download-only", *specs], cwd=dest, env=env, check=False)
+    return dict(os.environ, APT_CONFIG=str(conf))
 
 
 def machine_debian_uri() -> str:

@@ -405,14 +405,7 @@ class Runtime:
             max_bytes=_fetch.DEFAULT_MAX_BYTES if max_bytes is None else max_bytes,
             timeout=_fetch.DEFAULT_TIMEOUT if timeout is None else timeout,
         )
-        compiled: str | os.PathLike[str] | bool | None
-        if cache_dir is None or cache_dir is True:
-            compiled = None
-        elif cache_dir is False:
-            compiled = False
-        else:
-            compiled = Path(cache_dir).expanduser() / "compiled"
-        runtime = cls(fetched.data, cache_dir=compiled, **runtime_options)
+        runtime = cls(fetched.data, cache_dir=_compiled_cache_dir(cache_dir), **runtime_options)
         runtime.module_path = str(fetched.path) if fetched.path is not None else fetched.url
         return runtime
 
@@ -466,14 +459,7 @@ class Runtime:
             max_bytes=_fetch.DEFAULT_MAX_BYTES if max_bytes is None else max_bytes,
             timeout=_fetch.DEFAULT_TIMEOUT if timeout is None else timeout,
         )
-        compiled: str | os.PathLike[str] | bool | None
-        if cache_dir is None or cache_dir is True:
-            compiled = None
-        elif cache_dir is False:
-            compiled = False
-        else:
-            compiled = Path(cache_dir).expanduser() / "compiled"
-        runtime = cls(got.data, cache_dir=compiled, **runtime_options)
+        runtime = cls(got.data, cache_dir=_compiled_cache_dir(cache_dir), **runtime_options)
         runtime.module_path = str(got.path) if got.path is not None else got.source
         return runtime
 
@@ -963,6 +949,16 @@ class Runtime:
 
 def _limit_kw(memory_limit: Any, time_limit: Any, output_limit: Any, cancel: Any) -> dict[str, Any]:
     return {"memory_limit": memory_limit, "time_limit": time_limit, "output_limit": output_limit, "cancel": cancel}
+
+
+def _compiled_cache_dir(cache_dir: str | os.PathLike[str] | bool | None) -> str | os.PathLike[str] | bool | None:
+    """The compiled-code cache for a fetched module's cache root ``cache_dir`` (``None``/``True``: the default,
+    ``False``: none, a directory: its ``compiled/``), so a chosen root holds both caches."""
+    if cache_dir is None or cache_dir is True:
+        return None
+    if cache_dir is False:
+        return False
+    return Path(cache_dir).expanduser() / "compiled"
 
 
 def _may_be_out_of_memory(result: CommandResult) -> bool:

@@ -17,13 +17,25 @@ import afmpeg
 
 REPO = Path(__file__).resolve().parents[2]
 MODULE = REPO / "build" / "afmpeg-engine-lgpl.wasm"
+GPL_MODULE = REPO / "build" / "afmpeg-engine-gpl.wasm"
+
+
+def _built(module: Path) -> Path:
+    if not module.exists():
+        pytest.fail(f"{module} is missing: run `make engine` (make test does it)")
+    return module
 
 
 @pytest.fixture(scope="session")
 def module_path() -> Path:
-    if not MODULE.exists():
-        pytest.fail(f"{MODULE} is missing: run `make engine` (make test does it)")
-    return MODULE
+    """The LGPL engine module `make engine` built."""
+    return _built(MODULE)
+
+
+@pytest.fixture(scope="session")
+def gpl_module_path() -> Path:
+    """The GPL engine module `make engine` built."""
+    return _built(GPL_MODULE)
 
 
 @pytest.fixture(scope="session")

@@ -14,17 +14,8 @@ import pytest
 
 import afmpeg
 
-from .conftest import REPO, run_native
+from .conftest import run_native
 from .test_capabilities import expected
-
-GPL_MODULE = REPO / "build" / "afmpeg-engine-gpl.wasm"
-
-
-@pytest.fixture(scope="session")
-def gpl_module_path() -> Path:
-    if not GPL_MODULE.exists():
-        pytest.fail(f"{GPL_MODULE} is missing: run `make engine` (make test does it)")
-    return GPL_MODULE
 
 
 @pytest.fixture(scope="session")
@@ -98,13 +89,13 @@ def test_lgpl_module_refuses_libx264_naming_the_gpl_variant(runtime, fs) -> None
     assert not fs.exists("x264.mp4")
 
 
-def test_gpl_capabilities_list_libx264_and_the_license(gpl_runtime) -> None:
+def test_gpl_capabilities_list_libx264_and_the_license(gpl_runtime, gpl_module_path) -> None:
     caps = gpl_runtime.capabilities()
     assert caps.has_encoder("libx264") and caps.has_encoder("libopenh264")
     assert caps.encoder("libx264").codec == "h264"
     assert caps.license == "GPL version 2 or later"
     # exactly the profile's allowlist plus libx264, as recorded in the GPL provenance
-    allow = _provenance(GPL_MODULE)["allowlist"]
+    allow = _provenance(gpl_module_path)["allowlist"]
     assert "libx264" in allow["encoder"]
     assert Counter(caps.names("encoders")) == expected(allow, "encoders")
 

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 
 class MinisignUnavailable(RuntimeError):
@@ -29,14 +30,19 @@ def cache_root() -> Path:
     return root
 
 
-def _machine_debian_source() -> tuple[str, str]:
-    """The Debian archive URI and the suite this machine uses (deb822 or one-line sources)."""
+def _engine_build() -> Any:
+    """engine/build.py, for its apt helpers (the engine build's own look-up and private configuration)."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "engine"))
     try:
-        from build import machine_debian_uri  # the engine build's own look-up
+        import build
     finally:
         sys.path.pop(0)
-    uri = machine_debian_uri()
+    return build
+
+
+def _machine_debian_source() -> tuple[str, str]:
+    """The Debian archive URI and the suite this machine uses (deb822 or one-line sources)."""
+    uri = _engine_build().machine_debian_uri()
     suite = ""
     os_release = Path("/etc/os-release")
     if os_release.is_file():
@@ -62,23 +68,8 @@ def minisign_binary() -> Path:
     if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
         raise MinisignUnavailable("minisign is not on PATH and this machine has no apt-get/dpkg-deb to fetch it")
     uri, suite = _machine_debian_source()
-    aptdir = root / "apt"
-    (aptdir / "etc" / "sources.list.d").mkdir(parents=True, exist_ok=True)
-    (aptdir / "state" / "lists" / "partial").mkdir(parents=True, exist_ok=True)
-    (aptdir / "cache" / "archives" / "partial").mkdir(parents=True, exist_ok=True)
-    keyring = "/usr/share/keyrings/debian-archive-keyring.gpg"
-    (aptdir / "etc" / "sources.list").write_text(f"deb [signed-by={keyring}] {uri} {suite} main\n")
-    conf = aptdir / "apt.conf"
-    conf.write_text(
-        f'Dir::Etc::sourcelist "{aptdir}/etc/sources.list";\n'
-        f'Dir::Etc::sourceparts "{aptdir}/etc/sources.list.d";\n'
-        f'Dir::State "{aptdir}/state";\n'
-        'Dir::State::status "/var/lib/dpkg/status";\n'
-        f'Dir::Cache "{aptdir}/cache";\n'
-        'APT::Get::List-Cleanup "0";\n'
-        'APT::Sandbox::User "root";\n'
-    )
-    env = dict(os.environ, APT_CONFIG=str(conf))
+    build = _engine_build()
+    env = build.private_apt_env(root / "apt", [f"deb [signed-by={build.DEBIAN_KEYRING}] {uri} {suite} main"])
     subprocess.run(["apt-get", "-q", "update"], env=env, check=False, capture_output=True)
     debs = root / "debs"
     shutil.rmtree(debs, ignore_errors=True)

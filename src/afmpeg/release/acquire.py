@@ -44,7 +44,7 @@ from typing import Any
 from ..errors import ChecksumMismatch, DownloadError, ProvenanceMismatch, SignatureInvalid, UnknownVariant
 from ..fetch import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, fetch_bytes, fetch_module
 from . import CHECKSUMS_NAME, PROVENANCE_NAME, SIGNATURE_NAME, VerifiedRelease, verify_release
-from .checksums import sha256_file
+from .checksums import is_plain_name, sha256_file
 from .minisign import UNTRUSTED_PREFIX, PublicKey
 
 __all__ = [
@@ -139,14 +139,7 @@ class AcquiredModule:
 def _check_tag(tag: str) -> str:
     if not isinstance(tag, str):
         raise TypeError(f"tag must be a string, not {type(tag).__name__}")
-    if (
-        not tag
-        or tag in (".", "..")
-        or "/" in tag
-        or "\\" in tag
-        or tag != tag.strip()
-        or any(ord(c) < 32 or ord(c) == 127 for c in tag)
-    ):
+    if not is_plain_name(tag):  # a tag is one path segment of the release's URL or directory
         raise ValueError(f"tag {tag!r} is not a release tag (a plain name such as 'v0.2.0')")
     return tag
 

@@ -22,6 +22,7 @@ __all__ = [
     "Checksums",
     "MalformedChecksums",
     "check_file_name",
+    "is_plain_name",
     "sha256_hex",
     "sha256_file",
 ]
@@ -44,16 +45,22 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def is_plain_name(name: str) -> bool:
+    """True for a plain file name: not empty, no directory part, not ``.``/``..``, no surrounding spaces or
+    control characters."""
+    return (
+        bool(name)
+        and name not in (".", "..")
+        and "/" not in name
+        and "\\" not in name
+        and name == name.strip()
+        and not any(ord(c) < 32 or ord(c) == 127 for c in name)
+    )
+
+
 def check_file_name(name: str) -> str:
-    """``name`` if it is a plain file name (no directory part, not ``.``/``..``), else :class:`MalformedChecksums`."""
-    if (
-        not name
-        or name in (".", "..")
-        or "/" in name
-        or "\\" in name
-        or name != name.strip()
-        or any(ord(c) < 32 or ord(c) == 127 for c in name)
-    ):
+    """``name`` if it is a plain file name (see :func:`is_plain_name`), else :class:`MalformedChecksums`."""
+    if not is_plain_name(name):
         raise MalformedChecksums(f"{name!r} is not a plain file name")
     return name
 
