@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import http.server
 import json
 import socket
-import threading
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,59 +24,11 @@ from afmpeg.fetch import module_cache_dir
 from afmpeg.release import Checksums, PublicKey, SecretKey, acquire, generate_keypair, sha256_hex, sign
 
 from .module_cache import cache_entries, refuse_compiling
+from .release_server import ReleaseServer
 
 TAG = "v0.0.0-test"
 RAW = "afmpeg-engine-lgpl.wasm"
 GZ = RAW + ".gz"
-
-
-class _Server:
-    """Serves ``/releases/<tag>/<name>`` from ``releases[tag]`` (a directory) and counts requests by path."""
-
-    def __init__(self) -> None:
-        self.releases: dict[str, Path] = {}
-        self.hits: Counter[str] = Counter()
-        server = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                server.hits[self.path] += 1
-                parts = self.path.split("/")
-                directory = server.releases.get(parts[2]) if len(parts) == 4 and parts[1] == "releases" else None
-                file = directory / parts[3] if directory is not None else None
-                if file is None or not file.is_file():
-                    self.send_error(404)
-                    return
-                body = file.read_bytes()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/octet-stream")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                try:
-                    self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/releases"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def count(self, name: str, tag: str = TAG) -> int:
-        return self.hits[f"/releases/{tag}/{name}"]
-
-    @property
-    def total(self) -> int:
-        return sum(self.hits.values())
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(5)
 
 
 # ---------------------------------------------------------------------------------------------- fixtures
@@ -153,18 +102,16 @@ def release(tmp_path: Path, wasm: bytes, wasm_gz: bytes, key_a: tuple[SecretKey,
 
 
 @pytest.fixture(scope="module")
-def _shared_server() -> Iterator[_Server]:
-    srv = _Server()
+def _shared_server() -> Iterator[ReleaseServer]:
+    srv = ReleaseServer()
     yield srv
     srv.close()
 
 
 @pytest.fixture
-def server(_shared_server: _Server, release: Path) -> _Server:
+def server(_shared_server: ReleaseServer, release: Path) -> ReleaseServer:
     """The server, counts reset, serving ``release`` as TAG."""
-    _shared_server.hits.clear()
-    _shared_server.releases = {TAG: release}
-    return _shared_server
+    return _shared_server.serve(TAG, release)
 
 
 def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -180,15 +127,15 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize("gz", [True, False])
 def test_good_release_loads_runs_and_caches(
-    server: _Server, cache_root: Path, key_a: tuple[SecretKey, PublicKey], wasm: bytes, gz: bool
+    server: ReleaseServer, cache_root: Path, key_a: tuple[SecretKey, PublicKey], wasm: bytes, gz: bool
 ) -> None:
     name = GZ if gz else RAW
     rt = afmpeg.Runtime.from_release(TAG, base_url=server.base_url, trusted_keys=[key_a[1]], cache_dir=cache_root,
                                      gz=gz)
     assert rt.version().vocab_version >= 1
     for file in ("checksums.txt", "checksums.txt.sig", "provenance.json", name):
-        assert server.count(file) == 1, file
-    assert server.count(RAW if gz else GZ) == 0
+        assert server.count(file, TAG) == 1, file
+    assert server.count(RAW if gz else GZ, TAG) == 0
     digest = hashlib.sha256(wasm).hexdigest()
     assert cache_entries(cache_root) == [module_cache_dir(cache_root) / f"{digest}.wasm"]
     assert rt.module_path == str(module_cache_dir(cache_root) / f"{digest}.wasm")
@@ -197,13 +144,13 @@ def test_good_release_loads_runs_and_caches(
     got = acquire.acquire_release(TAG, base_url=server.base_url + "/", trusted_keys=key_a[1].to_text(),
                                   cache_dir=cache_root, gz=gz)
     assert got.from_cache and got.sha256 == digest and got.data == wasm
-    assert server.count("checksums.txt.sig") == 2 and server.count(name) == 1
+    assert server.count("checksums.txt.sig", TAG) == 2 and server.count(name, TAG) == 1
     assert got.release.signature.key_id == key_a[1].key_id_hex
     assert got.release.file.name == name and got.release.file.license == "LGPL-2.1-or-later"
 
 
 def test_offline_bundle_loads_with_network_disabled(
-    server: _Server, release: Path, cache_root: Path, key_a: tuple[SecretKey, PublicKey],
+    server: ReleaseServer, release: Path, cache_root: Path, key_a: tuple[SecretKey, PublicKey],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _no_network(monkeypatch)
@@ -219,7 +166,7 @@ def test_offline_bundle_loads_with_network_disabled(
 
 
 def test_second_trusted_key_verifies_during_rotation(
-    server: _Server, release: Path, cache_root: Path, key_a: tuple[SecretKey, PublicKey],
+    server: ReleaseServer, release: Path, cache_root: Path, key_a: tuple[SecretKey, PublicKey],
     key_b: tuple[SecretKey, PublicKey],
 ) -> None:
     _sign_dir(release, key_b[0])  # the new key signs this release
@@ -231,7 +178,7 @@ def test_second_trusted_key_verifies_during_rotation(
 
 
 def test_pinned_keys_are_the_default(
-    server: _Server, cache_root: Path, key_a: tuple[SecretKey, PublicKey], monkeypatch: pytest.MonkeyPatch
+    server: ReleaseServer, cache_root: Path, key_a: tuple[SecretKey, PublicKey], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     text = f"# pinned for the test\n\nuntrusted comment: minisign public key\n{key_a[1].to_base64()}  # key A\n"
     monkeypatch.setattr(acquire, "pinned_keys", lambda: acquire.parse_trusted_keys(text))
@@ -249,7 +196,7 @@ def test_shipped_trusted_keys_file_parses() -> None:
 
 
 def test_no_trusted_keys_pinned_is_signature_invalid(
-    server: _Server, cache_root: Path, monkeypatch: pytest.MonkeyPatch
+    server: ReleaseServer, cache_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(acquire, "pinned_keys", lambda: [])
     with pytest.raises(SignatureInvalid, match=r"no trusted release keys are pinned.*trusted_keys="):
@@ -261,7 +208,7 @@ def test_no_trusted_keys_pinned_is_signature_invalid(
 
 @pytest.mark.parametrize("gz", [True, False])
 def test_module_altered_after_signing_is_checksum_mismatch(
-    server: _Server, release: Path, cache_root: Path, key_a: tuple[SecretKey, PublicKey], wasm: bytes, gz: bool,
+    server: ReleaseServer, release: Path, cache_root: Path, key_a: tuple[SecretKey, PublicKey], wasm: bytes, gz: bool,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     altered = bytearray(wasm)
@@ -279,7 +226,7 @@ def test_module_altered_after_signing_is_checksum_mismatch(
 
 
 def test_broken_gzip_after_signing_is_checksum_mismatch(
-    server: _Server, release: Path, cache_root: Path, key_a: tuple[SecretKey, PublicKey], wasm_gz: bytes,
+    server: ReleaseServer, release: Path, cache_root: Path, key_a: tuple[SecretKey, PublicKey], wasm_gz: bytes,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     (release / GZ).write_bytes(wasm_gz[: len(wasm_gz) // 2])  # truncated: checked before any gunzip
@@ -289,7 +236,7 @@ def test_broken_gzip_after_signing_is_checksum_mismatch(
 
 
 def test_untrusted_signer_is_signature_invalid(
-    server: _Server, release: Path, cache_root: Path, key_a: tuple[SecretKey, PublicKey],
+    server: ReleaseServer, release: Path, cache_root: Path, key_a: tuple[SecretKey, PublicKey],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     intruder, _ = generate_keypair()
@@ -297,21 +244,21 @@ def test_untrusted_signer_is_signature_invalid(
     refuse_compiling(monkeypatch)
     with pytest.raises(SignatureInvalid, match="not a trusted key"):
         afmpeg.Runtime.from_release(TAG, base_url=server.base_url, trusted_keys=[key_a[1]], cache_dir=cache_root)
-    assert server.count(GZ) == 0  # the module is never fetched
+    assert server.count(GZ, TAG) == 0  # the module is never fetched
 
 
 def test_checksums_altered_after_signing_is_signature_invalid(
-    server: _Server, release: Path, cache_root: Path, key_a: tuple[SecretKey, PublicKey]
+    server: ReleaseServer, release: Path, cache_root: Path, key_a: tuple[SecretKey, PublicKey]
 ) -> None:
     sums = release / "checksums.txt"
     sums.write_text(sums.read_text() + f"{'0' * 64}  extra.bin\n")
     with pytest.raises(SignatureInvalid, match="does not verify"):
         afmpeg.Runtime.from_release(TAG, base_url=server.base_url, trusted_keys=[key_a[1]], cache_dir=cache_root)
-    assert server.count(GZ) == 0
+    assert server.count(GZ, TAG) == 0
 
 
 def test_provenance_naming_another_file_is_provenance_mismatch(
-    server: _Server, tmp_path: Path, cache_root: Path, key_a: tuple[SecretKey, PublicKey], wasm: bytes,
+    server: ReleaseServer, tmp_path: Path, cache_root: Path, key_a: tuple[SecretKey, PublicKey], wasm: bytes,
     wasm_gz: bytes,
 ) -> None:
     files = {RAW: wasm, GZ: wasm_gz}
@@ -319,11 +266,11 @@ def test_provenance_naming_another_file_is_provenance_mismatch(
     server.releases[TAG] = other  # checksums.txt re-signed: only provenance is wrong
     with pytest.raises(ProvenanceMismatch, match=f"does not name {GZ}"):
         afmpeg.Runtime.from_release(TAG, base_url=server.base_url, trusted_keys=[key_a[1]], cache_dir=cache_root)
-    assert server.count(GZ) == 0
+    assert server.count(GZ, TAG) == 0
 
 
 def test_provenance_of_another_tag_is_provenance_mismatch(
-    server: _Server, tmp_path: Path, cache_root: Path, key_a: tuple[SecretKey, PublicKey], wasm: bytes,
+    server: ReleaseServer, tmp_path: Path, cache_root: Path, key_a: tuple[SecretKey, PublicKey], wasm: bytes,
     wasm_gz: bytes,
 ) -> None:
     files = {RAW: wasm, GZ: wasm_gz}
@@ -334,7 +281,7 @@ def test_provenance_of_another_tag_is_provenance_mismatch(
 
 
 def test_provenance_altered_after_signing_is_provenance_mismatch(
-    server: _Server, release: Path, cache_root: Path, key_a: tuple[SecretKey, PublicKey]
+    server: ReleaseServer, release: Path, cache_root: Path, key_a: tuple[SecretKey, PublicKey]
 ) -> None:
     prov = release / "provenance.json"
     prov.write_text(prov.read_text().replace("libopenh264", "libx264"))
@@ -342,7 +289,7 @@ def test_provenance_altered_after_signing_is_provenance_mismatch(
         afmpeg.Runtime.from_release(TAG, base_url=server.base_url, trusted_keys=[key_a[1]], cache_dir=cache_root)
 
 
-def test_unknown_variant(server: _Server, cache_root: Path, key_a: tuple[SecretKey, PublicKey]) -> None:
+def test_unknown_variant(server: ReleaseServer, cache_root: Path, key_a: tuple[SecretKey, PublicKey]) -> None:
     with pytest.raises(UnknownVariant, match="unknown engine variant 'nonfree'"):
         afmpeg.Runtime.from_release(TAG, "nonfree", base_url=server.base_url, trusted_keys=[key_a[1]],
                                     cache_dir=cache_root)
@@ -353,19 +300,19 @@ def test_unknown_variant(server: _Server, cache_root: Path, key_a: tuple[SecretK
 
 
 def test_tampered_cache_entry_is_downloaded_again(
-    server: _Server, cache_root: Path, key_a: tuple[SecretKey, PublicKey], wasm: bytes
+    server: ReleaseServer, cache_root: Path, key_a: tuple[SecretKey, PublicKey], wasm: bytes
 ) -> None:
     got = acquire.acquire_release(TAG, base_url=server.base_url, trusted_keys=[key_a[1]], cache_dir=cache_root)
     assert not got.from_cache and got.path is not None
     got.path.write_bytes(b"\0asm tampered")
     rt = afmpeg.Runtime.from_release(TAG, base_url=server.base_url, trusted_keys=[key_a[1]], cache_dir=cache_root)
     assert rt.version().vocab_version >= 1
-    assert server.count(GZ) == 2
+    assert server.count(GZ, TAG) == 2
     assert got.path.read_bytes() == wasm
 
 
 def test_missing_file_is_download_error(
-    server: _Server, release: Path, cache_root: Path, key_a: tuple[SecretKey, PublicKey]
+    server: ReleaseServer, release: Path, cache_root: Path, key_a: tuple[SecretKey, PublicKey]
 ) -> None:
     (release / "checksums.txt.sig").unlink()
     with pytest.raises(DownloadError) as info:
@@ -376,7 +323,7 @@ def test_missing_file_is_download_error(
 
 
 def test_oversized_metadata_is_download_error(
-    server: _Server, release: Path, cache_root: Path, key_a: tuple[SecretKey, PublicKey]
+    server: ReleaseServer, release: Path, cache_root: Path, key_a: tuple[SecretKey, PublicKey]
 ) -> None:
     (release / "provenance.json").write_bytes(b" " * (acquire.METADATA_MAX_BYTES + 1))
     with pytest.raises(DownloadError, match="max_bytes"):

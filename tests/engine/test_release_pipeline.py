@@ -1,7 +1,8 @@
 """The release pipeline (engine/release.py, `make release`) on the real outputs of `make engine`.
 
 A release is written once per module into a temporary directory with a key made here, then loaded with
-Runtime.from_release from it as an offline bundle, checked with sha256sum and the real minisign tool, and tampered.
+Runtime.from_release from it as an offline bundle and served from 127.0.0.1, checked with sha256sum and the real
+minisign tool, and tampered (each tampering on a copy).
 """
 
 from __future__ import annotations
@@ -11,17 +12,23 @@ import importlib.util
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 
 import afmpeg
-from afmpeg.errors import ChecksumMismatch
-from afmpeg.release import Checksums, PublicKey, SecretKey, generate_keypair, sha256_file, verify
+from afmpeg.errors import ChecksumMismatch, ProvenanceMismatch, SignatureInvalid
+from afmpeg.release import Checksums, PublicKey, SecretKey, acquire_release, generate_keypair, sha256_file, sign, verify
 
-from .conftest import REPO
+from .conftest import REPO, make_clip_job
+from .module_cache import cache_entries, refuse_compiling
+from .release_server import ReleaseServer
 
 SCRIPT = REPO / "engine" / "release.py"
 BUILD = REPO / "build"
@@ -190,3 +197,128 @@ def test_release_is_deterministic_but_for_the_timestamp(
     sig = (again / "checksums.txt.sig").read_text()
     assert "trusted comment: timestamp:1700000000\tfile:checksums.txt" in sig
     verify((again / "checksums.txt").read_bytes(), sig, key[2])
+
+
+# ------------------------------------------------------------------------------------ served from 127.0.0.1
+
+Key = tuple[Path, SecretKey, PublicKey]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ReleaseServer]:
+    srv = ReleaseServer()
+    yield srv
+    srv.close()
+
+
+@pytest.fixture
+def served(release: Path, server: ReleaseServer, tmp_path: Path) -> Path:
+    """A copy of the pipeline's release (free to tamper with), served as TAG."""
+    copy = tmp_path / "served" / TAG
+    shutil.copytree(release, copy)
+    server.serve(TAG, copy)
+    return copy
+
+
+def _resign(directory: Path, secret: SecretKey) -> None:
+    """Rewrite checksums.txt over the directory's files and sign it, as the pipeline does."""
+    names = sorted(p for p in directory.iterdir() if p.name not in ("checksums.txt", "checksums.txt.sig"))
+    text = Checksums.of_files(names).to_text()
+    (directory / "checksums.txt").write_text(text)
+    (directory / "checksums.txt.sig").write_text(sign(text.encode(), secret, trusted_comment="file:checksums.txt"))
+
+
+def _from_server(server: ReleaseServer, keys: list[Any], cache: Path, variant: str = "lgpl",
+                 gz: bool = True) -> afmpeg.Runtime:
+    return afmpeg.Runtime.from_release(TAG, variant, base_url=server.base_url, trusted_keys=keys, cache_dir=cache,
+                                       gz=gz)
+
+
+def test_served_release_loads_and_runs_a_job(served: Path, server: ReleaseServer, key: Key, cache_root: Path) -> None:
+    rt = _from_server(server, [key[2]], cache_root)
+    fs = afmpeg.MemoryFS()
+    rt.run(make_clip_job(seconds=1, size="160x120"), fs=fs)
+    info = rt.probe("clip.mp4", fs=fs)[0]
+    assert info.video is not None and (info.video.width, info.video.height) == (160, 120)
+    for name in ("checksums.txt", "checksums.txt.sig", "provenance.json", "afmpeg-engine-lgpl.wasm.gz"):
+        assert server.count(name, TAG) == 1, name
+    assert server.count("afmpeg-engine-lgpl.wasm", TAG) == 0
+    assert [p.name for p in cache_entries(cache_root)] == [f"{sha256_file(BUILD / 'afmpeg-engine-lgpl.wasm')}.wasm"]
+
+
+def test_served_gpl_variant_is_the_gpl_module(served: Path, server: ReleaseServer, key: Key, tmp_path: Path) -> None:
+    rt = _from_server(server, [key[2]], _fresh_cache(tmp_path), variant="gpl", gz=False)
+    assert sha256_file(rt.module_path) == sha256_file(BUILD / "afmpeg-engine-gpl.wasm")
+    assert rt.capabilities().encoder("libx264") is not None
+    assert server.count("afmpeg-engine-gpl.wasm", TAG) == 1 and server.count("afmpeg-engine-lgpl.wasm.gz", TAG) == 0
+
+
+@pytest.mark.parametrize("name", ["afmpeg-engine-lgpl.wasm", "afmpeg-engine-lgpl.wasm.gz"])
+def test_served_module_altered_after_signing_is_checksum_mismatch(
+    served: Path, server: ReleaseServer, key: Key, cache_root: Path, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = bytearray((BUILD / "afmpeg-engine-lgpl.wasm").read_bytes())
+    module[len(module) // 2] ^= 0xFF
+    data = gzip.compress(bytes(module), mtime=0) if name.endswith(".gz") else bytes(module)
+    (served / name).write_bytes(data)
+    refuse_compiling(monkeypatch)
+    with pytest.raises(ChecksumMismatch):
+        _from_server(server, [key[2]], cache_root, gz=name.endswith(".gz"))
+    assert cache_entries(cache_root) == []
+
+
+def test_served_release_signed_by_an_untrusted_key_is_signature_invalid(
+    served: Path, server: ReleaseServer, key: Key, cache_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    intruder, _ = generate_keypair()
+    _resign(served, intruder)
+    refuse_compiling(monkeypatch)
+    with pytest.raises(SignatureInvalid, match="not a trusted key"):
+        _from_server(server, [key[2]], cache_root)
+    assert server.count("afmpeg-engine-lgpl.wasm.gz", TAG) == 0
+
+
+def test_served_provenance_naming_another_file_is_provenance_mismatch(
+    served: Path, server: ReleaseServer, key: Key, cache_root: Path
+) -> None:
+    prov = served / "provenance.json"
+    prov.write_text(prov.read_text().replace("afmpeg-engine-lgpl.wasm", "afmpeg-engine-lgpl-old.wasm"))
+    _resign(served, key[1])  # signed by the trusted key: only the provenance is wrong
+    with pytest.raises(ProvenanceMismatch, match="does not name afmpeg-engine-lgpl.wasm.gz"):
+        _from_server(server, [key[2]], cache_root)
+    assert server.count("afmpeg-engine-lgpl.wasm.gz", TAG) == 0
+
+
+def test_served_tampered_cache_entry_is_downloaded_again(
+    served: Path, server: ReleaseServer, key: Key, cache_root: Path
+) -> None:
+    first = acquire_release(TAG, base_url=server.base_url, trusted_keys=[key[2]], cache_dir=cache_root)
+    assert first.path is not None and not first.from_cache
+    first.path.write_bytes(first.data[:-1] + bytes([first.data[-1] ^ 0xFF]))
+    rt = _from_server(server, [key[2]], cache_root)
+    assert rt.version().vocab_version >= 1
+    assert server.count("afmpeg-engine-lgpl.wasm.gz", TAG) == 2
+    assert first.path.read_bytes() == (BUILD / "afmpeg-engine-lgpl.wasm").read_bytes()
+
+
+def test_served_release_verifies_with_a_second_key_during_rotation(
+    served: Path, server: ReleaseServer, key: Key, cache_root: Path
+) -> None:
+    new_secret, new_public = generate_keypair()
+    _resign(served, new_secret)  # the next key signs; both are trusted while clients move over
+    rt = _from_server(server, [key[2], new_public], cache_root)
+    assert rt.version().vocab_version >= 1
+    with pytest.raises(SignatureInvalid):
+        _from_server(server, [key[2]], cache_root)
+
+
+def test_release_bundle_loads_with_the_network_disabled(
+    release: Path, key: Key, cache_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("an offline bundle must not touch the network")
+
+    monkeypatch.setattr(requests.Session, "get", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    rt = afmpeg.Runtime.from_release(TAG, bundle_dir=release, trusted_keys=[key[2]], cache_dir=cache_root)
+    assert rt.version().vocab_version >= 1
