@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO, Any, NoReturn
 
 from . import __version__
+from .cli_module import add_module_parser, run_module_command
 from .errors import (
     AfmpegError,
     Cancelled,
@@ -147,6 +148,8 @@ def _common_options() -> argparse.ArgumentParser:
     s = argparse.SUPPRESS
     g.add_argument("--module", metavar="PATH", default=s, help="the engine .wasm (default: AFMPEG_MODULE, then the "
                    "installed or built module)")
+    g.add_argument("--variant", choices=("lgpl", "gpl"), default=s, help="the engine variant to use when no "
+                   "--module is given (default: lgpl if installed, else gpl)")
     g.add_argument("--json", action="store_true", default=s, help="machine-readable output on stdout; errors as "
                    "JSON on stderr")
     g.add_argument("-q", "--quiet", action="store_true", default=s, help="print nothing but errors (and --json "
@@ -231,19 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("version", "print afmpeg's, the engine's and FFmpeg's versions")
 
-    p = add("module", "engine modules: verify a signed release directory")
-    msub = p.add_subparsers(dest="module_command", metavar="ACTION", required=True)
-    v = msub.add_parser("verify", help="verify a release directory offline: signature, provenance, checksums",
-                        description="Verify a release directory with no network: checksums.txt.sig by a trusted "
-                        "key, provenance.json, the variant's module, and every listed file present.",
-                        parents=[common], epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    v.add_argument("dir", metavar="DIR", help="the release directory (checksums.txt, checksums.txt.sig, "
-                   "provenance.json, the modules)")
-    v.add_argument("--key", action="append", metavar="PUBKEY", help="a trusted minisign public key: its base64 "
-                   "line or a .pub file; repeat for several (default: the keys pinned in afmpeg)")
-    v.add_argument("--variant", default="lgpl", help="the engine variant to check (default: lgpl)")
-    v.add_argument("--tag", help="the release tag provenance.json must record (default: any)")
-    v.add_argument("--raw", action="store_true", help="check the raw .wasm instead of the .wasm.gz")
+    add_module_parser(sub, common, EPILOG)
     return parser
 
 
@@ -513,7 +504,7 @@ class _Context:
         if fs is not None:
             kw["fs"] = fs
             kw["root"] = root
-        return Runtime(getattr(self.args, "module", None), **kw)
+        return Runtime(getattr(self.args, "module", None), variant=getattr(self.args, "variant", None), **kw)
 
     def root(self) -> _Root:
         """The job's root: --root, or the working directory. A missing directory or a bad URL is a usage error."""
@@ -883,42 +874,8 @@ def _cmd_version(ctx: _Context) -> int:
     return EXIT_OK
 
 
-def _key_arg(text: str) -> str:
-    """A ``--key``: a public key file's text when ``text`` names a file, else ``text`` itself (a key line)."""
-    path = Path(text).expanduser()
-    if path.is_file():
-        return path.read_text(encoding="utf-8", errors="replace")
-    return text
-
-
 def _cmd_module(ctx: _Context) -> int:
-    from .release.acquire import verify_bundle
-
-    args = ctx.args
-    keys = None if args.key is None else [_key_arg(k) for k in args.key]
-    got = verify_bundle(args.dir, args.variant, trusted_keys=keys, tag=args.tag, gz=not args.raw)
-    module = got.module
-    signature = module.release.signature
-    if ctx.json:
-        ctx.emit_json({
-            "verified": True,
-            "release": module.tag,
-            "variant": module.variant,
-            "signed_by": signature.key_id,
-            "trusted_comment": signature.trusted_comment,
-            "file": module.release.file.name,
-            "file_sha256": module.release.file.sha256,
-            "module_sha256": module.sha256,
-            "license": module.release.file.license,
-            "checked": list(got.checked),
-            "missing": list(got.missing),
-        })
-    else:
-        ctx.out(f"verified release {module.tag} (variant {module.variant}), signed by key {signature.key_id}")
-        ctx.out(f"{module.release.file.name}: module SHA-256 {module.sha256}")
-        ctx.out(f"{len(got.checked)} listed file(s) match checksums.txt"
-                + (f"; not in the directory: {', '.join(got.missing)}" if got.missing else ""))
-    return EXIT_OK
+    return run_module_command(ctx, UsageError)
 
 
 # ------------------------------------------------------------------------------------------------ errors

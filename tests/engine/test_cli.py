@@ -16,6 +16,7 @@ import pytest
 from afmpeg import cli
 
 from .conftest import make_clip_job
+from .release_files import signed_release
 
 PYTHON = Path(sys.executable)
 SCRIPT = PYTHON.parent / "afmpeg"
@@ -484,33 +485,11 @@ def test_unexpected_errors_are_one_line(root: Path, monkeypatch) -> None:
 # ---------------------------------------------------------------------------------------------- module verify
 
 
-def _signed_release(directory: Path, module: bytes) -> tuple[object, object]:
-    """A one-variant release of ``module`` in ``directory``, signed with a fresh key; returns (secret, public)."""
-    import gzip
-
-    from afmpeg.release import Checksums, generate_keypair, sha256_hex, sign
-
-    secret, public = generate_keypair()
-    directory.mkdir()
-    files = {"afmpeg-engine-lgpl.wasm": module, "afmpeg-engine-lgpl.wasm.gz": gzip.compress(module, mtime=0)}
-    for name, data in files.items():
-        (directory / name).write_bytes(data)
-    doc = {"release": "v0.0.0-cli", "variants": {"lgpl": {
-        "variant": "lgpl", "license": "LGPL-2.1-or-later", "module": "afmpeg-engine-lgpl.wasm",
-        "module_sha256": sha256_hex(module), "module_size": len(module),
-        "files": {n: {"sha256": sha256_hex(d), "size": len(d)} for n, d in files.items()}}}}
-    (directory / "provenance.json").write_text(json.dumps(doc))
-    text = Checksums.of_files(sorted(directory.iterdir())).to_text()
-    (directory / "checksums.txt").write_text(text)
-    (directory / "checksums.txt.sig").write_text(sign(text.encode(), secret))
-    return secret, public
-
-
 def test_module_verify(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from afmpeg.release import acquire, generate_keypair
 
     release = tmp_path / "release"
-    _, public = _signed_release(release, b"\0asm\x01\0\0\0 not a real engine")
+    _, public = signed_release(release, b"\0asm\x01\0\0\0 not a real engine")
     key_file = tmp_path / "release.pub"
     key_file.write_text(public.to_text())
 

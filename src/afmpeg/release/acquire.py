@@ -280,6 +280,21 @@ def _acquire(
         max_bytes=max_bytes,
         timeout=timeout,
     )
+    if fetched.path is not None:
+        from ..engines import write_release_record
+
+        entry = release.provenance["variants"][variant]
+        write_release_record(
+            fetched.sha256,
+            {
+                "tag": tag,
+                "variant": variant,
+                "signed_by": release.signature.key_id,
+                "source": os.fspath(where),
+                **{k: entry[k] for k in ("profile", "license", "h264_encoder", "ffmpeg_version") if k in entry},
+            },
+            None if cache_dir in (None, True) else cache_dir,  # type: ignore[arg-type]
+        )
     return AcquiredModule(
         data=fetched.data,
         sha256=fetched.sha256,
