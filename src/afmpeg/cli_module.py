@@ -75,14 +75,19 @@ def _key_option(p: argparse.ArgumentParser) -> None:
                    "line or a .pub file; repeat for several (default: the keys pinned in afmpeg)")
 
 
-def _keys(args: argparse.Namespace) -> list[str] | None:
+def _keys(args: argparse.Namespace, usage_error: Callable[[str], Exception]) -> list[str] | None:
     """The ``--key`` values: a public key file's text when one names a file, else the text itself (a key line)."""
     if args.key is None:
         return None
     out = []
     for text in args.key:
         path = Path(text).expanduser()
-        out.append(path.read_text(encoding="utf-8", errors="replace") if path.is_file() else text)
+        if path.is_file():
+            out.append(path.read_text(encoding="utf-8", errors="replace"))
+        elif text.endswith(".pub") or ("/" in text and not text.startswith("RW")):  # a key's base64 may hold "/"
+            raise usage_error(f"--key {text}: no such public key file")
+        else:
+            out.append(text)
     return out
 
 
@@ -94,7 +99,7 @@ def run_module_command(ctx: Any, usage_error: Callable[[str], Exception]) -> int
     if action == "fetch":
         return _fetch(ctx, usage_error)
     if action == "verify":
-        return _verify(ctx)
+        return _verify(ctx, usage_error)
     return _info(ctx)
 
 
@@ -152,7 +157,8 @@ def _fetch(ctx: Any, usage_error: Callable[[str], Exception]) -> int:
         raise usage_error(f"give exactly one of --base-url (or set {RELEASE_URL_ENV}) and --bundle")
     from .release.acquire import acquire_release
 
-    got = acquire_release(args.tag, variant, base_url=base_url, bundle_dir=args.bundle, trusted_keys=_keys(args),
+    keys = _keys(args, usage_error)
+    got = acquire_release(args.tag, variant, base_url=base_url, bundle_dir=args.bundle, trusted_keys=keys,
                           cache_dir=cache_dir, gz=not args.raw)
     return _report_fetch(ctx, {
         "release": got.tag,
@@ -182,11 +188,12 @@ def _report_fetch(ctx: Any, facts: dict[str, Any]) -> int:
     return 0
 
 
-def _verify(ctx: Any) -> int:
+def _verify(ctx: Any, usage_error: Callable[[str], Exception]) -> int:
     from .release.acquire import verify_bundle
 
     args = ctx.args
-    got = verify_bundle(args.dir, getattr(args, "variant", None) or "lgpl", trusted_keys=_keys(args), tag=args.tag,
+    keys = _keys(args, usage_error)
+    got = verify_bundle(args.dir, getattr(args, "variant", None) or "lgpl", trusted_keys=keys, tag=args.tag,
                         gz=not args.raw)
     module = got.module
     signature = module.release.signature

@@ -93,6 +93,13 @@ def test_fetch_refuses_an_untrusted_release_and_keeps_nothing(release: tuple[Pat
     assert cache_entries(cache_root) == []
 
 
+def test_a_missing_key_file_is_a_usage_error(release: tuple[Path, str], tmp_path: Path) -> None:
+    directory, _ = release
+    for action in (("fetch", TAG, "--bundle", str(directory)), ("verify", str(directory))):
+        code, out, err = afmpeg("module", *action, "--key", str(tmp_path / "release.pub"))
+        assert (code, out) == (2, "") and "no such public key file" in err
+
+
 def test_fetch_by_url_checks_the_digest(tmp_path: Path, cache_root: Path, module_path: Path) -> None:
     copy = tmp_path / "engine.wasm"
     shutil.copyfile(module_path, copy)
