@@ -48,7 +48,7 @@ demo: setup engine engine-install
 	$(PY) examples/demo.py
 
 test: setup engine engine-install
-	$(PY) -m ruff check src tests bench examples engine/build.py engine/wheel.py engine/release.py
+	$(PY) -m ruff check src tests bench examples engine/*.py engine/libs
 	$(PY) -m pytest -q
 
 bench: setup engine
