@@ -377,13 +377,39 @@ VARIANTS = {
 }
 
 
+# What each profile adds on top of the variant: the libraries of engine/libs/ (in dependency order) and their
+# FFmpeg configure switches and link flags. The lean profile adds nothing, so its layer keys are as they were.
+PROFILES: dict[str, dict] = {
+    "lean": {"sources": [], "configure": [], "libs": []},
+    "full": {
+        "sources": ["opus", "lame", "libogg", "libvorbis", "libvpx", "libwebp", "dav1d", "freetype", "harfbuzz",
+                    "fribidi", "libass"],
+        "configure": ["--enable-libopus", "--enable-libmp3lame", "--enable-libvorbis", "--enable-libvpx",
+                      "--enable-libwebp", "--enable-libdav1d", "--enable-libfreetype", "--enable-libharfbuzz",
+                      "--enable-libfribidi", "--enable-libass"],
+        "libs": [],  # filled in below from the layers' pkg-config files
+    },
+}
+
+
+def module_name(variant: str, profile: str) -> str:
+    """``afmpeg-engine-<variant>.wasm`` for the lean profile, ``afmpeg-engine-<variant>-<profile>.wasm`` else."""
+    return f"afmpeg-engine-{variant}.wasm" if profile == "lean" else f"afmpeg-engine-{variant}-{profile}.wasm"
+
+
 def load_allowlist(profile: str, variant: str = "lgpl") -> dict[str, list[str]]:
-    """The profile's allowlist, plus ``allowlist/variant-<variant>.json`` when that file exists."""
+    """The profile's allowlist (with the one it ``_extends``), plus ``allowlist/variant-<variant>.json`` and
+    ``allowlist/<profile>-variant-<variant>.json`` when they exist."""
     data = json.loads((ENGINE_DIR / "allowlist" / f"{profile}.json").read_text())
-    allow = {k: list(v) for k, v in data.items() if not k.startswith("_")}
-    extra = ENGINE_DIR / "allowlist" / f"variant-{variant}.json"
-    if extra.exists():
-        for kind, names in json.loads(extra.read_text()).items():
+    base = data.get("_extends")
+    allow: dict[str, list[str]] = load_allowlist(base, variant) if base else {}
+    files = [data]
+    for extra in (f"variant-{variant}.json", f"{profile}-variant-{variant}.json"):
+        path = ENGINE_DIR / "allowlist" / extra
+        if path.exists() and not (base and extra.startswith("variant-")):  # the base already added the variant's
+            files.append(json.loads(path.read_text()))
+    for doc in files:
+        for kind, names in doc.items():
             if not kind.startswith("_"):
                 allow.setdefault(kind, [])
                 allow[kind] += [n for n in names if n not in allow[kind]]
@@ -395,10 +421,11 @@ def build_libav(tc: Toolchain, src_tar: Path, lock: dict, cache: Path, deps: lis
     allow = load_allowlist(profile, variant)
     compat = ENGINE_DIR / "compat" / "wasi_compat.h"
     cflags = BASE_CFLAGS
+    extra = [] if profile == "lean" else [PROFILES[profile]["configure"]]  # lean keys stay as they were
     key = digest(RECIPE_VERSION, lock["sources"]["ffmpeg"]["files"], tc.version, cflags, allow, variant,
-                 [d.key for d in deps], sha256_file(compat))
+                 [d.key for d in deps], sha256_file(compat), *extra)
     layer = Layer(cache, f"libav-{variant}-{profile}", key)
-    args = configure_args(tc, allow, layer, variant)
+    args = configure_args(tc, allow, layer, variant, profile)
     if layer.done:
         return layer, args
     log(f"building FFmpeg libraries ({variant}, {profile}); this takes several minutes")
@@ -438,7 +465,8 @@ def build_libav(tc: Toolchain, src_tar: Path, lock: dict, cache: Path, deps: lis
     return layer, args
 
 
-def configure_args(tc: Toolchain, allow: dict[str, list[str]], layer: Layer, variant: str) -> list[str]:
+def configure_args(tc: Toolchain, allow: dict[str, list[str]], layer: Layer, variant: str,
+                   profile: str = "lean") -> list[str]:
     args = [
         f"--cc={tc.cc}", f"--cxx={tc.cxx}", f"--ar={tc.ar}", f"--ranlib={tc.ranlib}",
         "--nm=true", "--strip=true",
@@ -453,6 +481,7 @@ def configure_args(tc: Toolchain, allow: dict[str, list[str]], layer: Layer, var
         "--pkg-config=pkg-config", "--pkg-config-flags=--static",
     ]
     args += VARIANTS[variant]["configure"]
+    args += PROFILES[profile]["configure"]
     for kind, names in allow.items():
         if names:
             args.append(f"--enable-{kind}={','.join(names)}")
@@ -484,15 +513,30 @@ def sanitize_configuration_string(build: Path, cache: Path) -> None:
         p.write_text(text)
 
 
+def profile_libs(libav: Layer, deps: list[Layer], profile: str) -> list[str]:
+    """The link flags of a profile's extra libraries, as FFmpeg's own pkg-config files list them for a static link."""
+    if profile == "lean":
+        return []
+    pc_path = ":".join(str(d.prefix / "lib" / "pkgconfig") for d in [libav, *deps])
+    env = dict(os.environ, PKG_CONFIG_LIBDIR=pc_path, PKG_CONFIG_PATH="")
+    out = subprocess.run(["pkg-config", "--static", "--libs", "libavfilter", "libavformat", "libavcodec",
+                          "libswresample", "libswscale", "libavutil"], env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise BuildError(f"pkg-config could not list the libraries to link: {out.stderr.strip()}")
+    return out.stdout.split()
+
+
 def link_engine(tc: Toolchain, libav: Layer, deps: list[Layer], cache: Path, variant: str, profile: str) -> Layer:
     srcs = sorted((ENGINE_DIR / "src").glob("*.[ch]"))
     cflags = [*BASE_CFLAGS, "-std=c11", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter",
               f"-ffile-prefix-map={ENGINE_DIR / 'src'}=engine"]
-    key = digest(RECIPE_VERSION, libav.key, tree_digest(srcs, ENGINE_DIR), cflags, LINK_FLAGS)
+    extra_libs = profile_libs(libav, deps, profile)
+    key = digest(RECIPE_VERSION, libav.key, tree_digest(srcs, ENGINE_DIR), cflags, LINK_FLAGS,
+                 *([extra_libs] if extra_libs else []))
     layer = Layer(cache, f"engine-{variant}-{profile}", key)
     if layer.done:
         return layer
-    log("compiling and linking the engine")
+    log(f"compiling and linking the engine ({variant}, {profile})")
     staging = layer.begin()
     incs = [f"-I{libav.prefix / 'include'}"] + [f"-I{d.prefix / 'include'}" for d in deps]
     objs = []
@@ -503,9 +547,12 @@ def link_engine(tc: Toolchain, libav: Layer, deps: list[Layer], cache: Path, var
         jobs.append([tc.cc, *cflags, *incs, "-c", str(c), "-o", str(o)])
     compile_many(jobs, layer.work / "build.log")
     libdirs = [f"-L{libav.prefix / 'lib'}"] + [f"-L{d.prefix / 'lib'}" for d in deps]
-    libs = ["-lavfilter", "-lavformat", "-lavcodec", "-lswresample", "-lswscale", "-lavutil",
-            "-lopenh264", *VARIANTS[variant]["libs"], "-lz", *WASI_EMULATION_LIBS, "-lm"]
-    out = staging / f"afmpeg-engine-{variant}.wasm"
+    if extra_libs:
+        libs = [*extra_libs, *WASI_EMULATION_LIBS, "-lc++", "-lc++abi", "-lm"]
+    else:
+        libs = ["-lavfilter", "-lavformat", "-lavcodec", "-lswresample", "-lswscale", "-lavutil",
+                "-lopenh264", *VARIANTS[variant]["libs"], "-lz", *WASI_EMULATION_LIBS, "-lm"]
+    out = staging / module_name(variant, profile)
     run([tc.cxx, *map(str, objs), *libdirs, *libs, *LINK_FLAGS, "-o", str(out)], logfile=layer.work / "build.log")
     layer.commit(staging, {})
     return layer
@@ -514,11 +561,34 @@ def link_engine(tc: Toolchain, libav: Layer, deps: list[Layer], cache: Path, var
 # ---------------------------------------------------------------- main
 
 
+def build_profile_libs(tc: Toolchain, tars: dict[str, Path], lock: dict, cache: Path, profile: str) -> dict[str, Layer]:
+    """The layers of the libraries a profile adds (engine/libs/), each built on the ones it needs."""
+    if profile == "lean":
+        return {}
+    from libs import dav1d, freetype, fribidi, harfbuzz, lame, libass, ogg, opus, vorbis, vpx, webp  # noqa: PLC0415
+
+    out: dict[str, Layer] = {}
+    out["opus"] = opus.build(tc, tars["opus"], lock, cache)
+    out["lame"] = lame.build(tc, tars["lame"], lock, cache)
+    out["libogg"] = ogg.build(tc, tars["libogg"], lock, cache)
+    out["libvorbis"] = vorbis.build(tc, tars["libvorbis"], lock, cache, {"libogg": out["libogg"]})
+    out["libvpx"] = vpx.build(tc, tars["libvpx"], lock, cache)
+    out["libwebp"] = webp.build(tc, tars["libwebp"], lock, cache)
+    out["dav1d"] = dav1d.build(tc, tars["dav1d"], lock, cache)
+    out["freetype"] = freetype.build(tc, tars["freetype"], lock, cache)
+    out["fribidi"] = fribidi.build(tc, tars["fribidi"], lock, cache)
+    out["harfbuzz"] = harfbuzz.build(tc, tars["harfbuzz"], lock, cache, {"freetype": out["freetype"]})
+    out["libass"] = libass.build(tc, tars["libass"], lock, cache,
+                                 {k: out[k] for k in ("freetype", "fribidi", "harfbuzz")})
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--variant", action="append", choices=sorted(VARIANTS),
                     help="variant to build; repeat for several (default: lgpl and gpl)")
-    ap.add_argument("--profile", default="lean", choices=["lean"])
+    ap.add_argument("--profile", action="append", choices=sorted(PROFILES),
+                    help="profile to build; repeat for several (default: lean)")
     xdg = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     default_cache = Path(os.environ.get("AFMPEG_BUILD_CACHE") or xdg / "afmpeg-build")
     ap.add_argument("--cache", type=Path, default=default_cache)
@@ -528,6 +598,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="directory of pre-fetched source tarballs (verified by the lock's hashes)")
     opts = ap.parse_args(argv)
     variants = list(dict.fromkeys(opts.variant or ["lgpl", "gpl"]))
+    profiles = list(dict.fromkeys(opts.profile or ["lean"]))
     t0 = time.time()
     cache: Path = opts.cache.resolve()
     cache.mkdir(parents=True, exist_ok=True)
@@ -542,18 +613,22 @@ def main(argv: list[str] | None = None) -> int:
         fcntl.flock(lock_fd, fcntl.LOCK_EX)
     try:
         tc = Toolchain(cache, lock["toolchain"]["ziglang"])
-        names = list(dict.fromkeys(n for v in variants for n in VARIANTS[v]["sources"]))
-        tars = ensure_sources(lock, names, cache, opts.tarballs)
-        for variant in variants:
-            tv = time.time()
-            libs = {"zlib": build_zlib(tc, tars["zlib"], lock, cache),
-                    "openh264": build_openh264(tc, tars["openh264"], lock, cache)}
-            if "x264" in VARIANTS[variant]["sources"]:
-                libs["x264"] = build_x264(tc, tars["x264"], lock, cache)
-            deps = list(libs.values())
-            libav, cfg_args = build_libav(tc, tars["ffmpeg"], lock, cache, deps, variant, opts.profile)
-            engine = link_engine(tc, libav, deps, cache, variant, opts.profile)
-            write_outputs(opts, lock, tc, variant, engine, libav, libs, cfg_args, time.time() - tv)
+        names = [n for v in variants for n in VARIANTS[v]["sources"]]
+        names += [n for p in profiles for n in PROFILES[p]["sources"]]
+        tars = ensure_sources(lock, list(dict.fromkeys(names)), cache, opts.tarballs)
+        for profile in profiles:
+            extra = build_profile_libs(tc, tars, lock, cache, profile)
+            for variant in variants:
+                tv = time.time()
+                libs = {"zlib": build_zlib(tc, tars["zlib"], lock, cache),
+                        "openh264": build_openh264(tc, tars["openh264"], lock, cache)}
+                if "x264" in VARIANTS[variant]["sources"]:
+                    libs["x264"] = build_x264(tc, tars["x264"], lock, cache)
+                libs.update(extra)
+                deps = list(libs.values())
+                libav, cfg_args = build_libav(tc, tars["ffmpeg"], lock, cache, deps, variant, profile)
+                engine = link_engine(tc, libav, deps, cache, variant, profile)
+                write_outputs(opts, lock, tc, variant, profile, engine, libav, libs, cfg_args, time.time() - tv)
     except BuildError as e:
         print(f"engine build failed: {e}", file=sys.stderr)
         return 1
@@ -561,13 +636,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def write_outputs(opts: argparse.Namespace, lock: dict, tc: Toolchain, variant: str, engine: Layer, libav: Layer,
-                  libs: dict[str, Layer], cfg_args: list[str], seconds: float) -> None:
+def write_outputs(opts: argparse.Namespace, lock: dict, tc: Toolchain, variant: str, profile: str, engine: Layer,
+                  libav: Layer, libs: dict[str, Layer], cfg_args: list[str], seconds: float) -> None:
     """Copy the module to the output directory and write its provenance next to it.
 
     Each variant gets ``<module>.provenance.json``; ``provenance.json`` is the LGPL variant's (the default module).
     """
-    name = f"afmpeg-engine-{variant}.wasm"
+    name = module_name(variant, profile)
     opts.out.mkdir(parents=True, exist_ok=True)
     module = opts.out / name
     tmp = opts.out / (name + ".tmp")
@@ -580,28 +655,28 @@ def write_outputs(opts: argparse.Namespace, lock: dict, tc: Toolchain, variant: 
         "module_sha256": module_sha,
         "module_size": module.stat().st_size,
         "variant": variant,
-        "profile": opts.profile,
+        "profile": profile,
         "license": spec["license"],
         "h264_encoder": spec["h264_encoder"],
         "ffmpeg_version": lock["sources"]["ffmpeg"]["version"],
         "sources": {
             n: {"version": s["version"], "debian": s["apt"], "license": s["license"], "sha256": s["files"]}
-            for n, s in lock["sources"].items() if n in spec["sources"]
+            for n, s in lock["sources"].items() if n in spec["sources"] or n in PROFILES[profile]["sources"]
         },
         "toolchain": {"zig": tc.version, "target": "wasm32-wasi", "build_host": platform.machine()},
         "cflags": BASE_CFLAGS,
         "ldflags": LINK_FLAGS,
         "configure": [a for a in cfg_args if not a.startswith(("--cc=", "--cxx=", "--ar=", "--ranlib="))],
-        "allowlist": load_allowlist(opts.profile, variant),
+        "allowlist": load_allowlist(profile, variant),
         "layers": {**{n: layer.key for n, layer in libs.items()}, "libav": libav.key, "engine": engine.key},
     }
     text = json.dumps(prov, indent=2) + "\n"
     (opts.out / f"{name}.provenance.json").write_text(text)
-    if variant == "lgpl":
+    if variant == "lgpl" and profile == "lean":
         (opts.out / "provenance.json").write_text(text)
     size = module.stat().st_size
     shown = module.relative_to(Path.cwd()) if module.is_relative_to(Path.cwd()) else module
-    print(f"module:  {shown} ({variant}, {spec['license']}, H.264 encoder {spec['h264_encoder']})")
+    print(f"module:  {shown} ({variant}, {profile}, {spec['license']}, H.264 encoder {spec['h264_encoder']})")
     print(f"size:    {size} bytes ({size / 1e6:.2f} MB)")
     print(f"sha256:  {module_sha}")
     print(f"         ready in {seconds:.1f}s")
