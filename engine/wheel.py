@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Package a built engine module as its own wheel: ``afmpeg_engine_<variant>-<ver>-py3-none-any.whl``.
+"""Package a built engine module as its own wheel: ``afmpeg_engine_<engine>-<ver>-py3-none-any.whl``.
 
-The wheel holds a package ``afmpeg_engine_<variant>/`` with the ``.wasm``, its ``provenance.json``, the license
-texts of everything linked into the module (taken from the pinned source tarballs the build used, verified by
-their SHA-256, and from the pinned zig toolchain's wasi-libc), and an ``__init__.py`` exposing ``MODULE_PATH`` /
-``module_path()``, ``VARIANT``, ``SHA256`` and ``PROVENANCE``. It registers an entry point named after the variant in
-the group ``afmpeg.engines``, which is how ``afmpeg.Runtime()`` finds an installed engine.
+``<engine>`` is the variant for the lean profile (``lgpl``, ``gpl``) and ``<variant>_<profile>`` for another
+profile (``lgpl_full``). The wheel holds a package ``afmpeg_engine_<engine>/`` with the ``.wasm``, its
+``provenance.json``, the license texts of everything linked into the module (taken from the pinned source tarballs
+the build used, verified by their SHA-256, and from the pinned zig toolchain's wasi-libc), and an ``__init__.py``
+exposing ``MODULE_PATH`` / ``module_path()``, ``VARIANT``, ``PROFILE``, ``SHA256`` and ``PROVENANCE``. It registers
+an entry point named ``<variant>`` (lean) or ``<variant>-<profile>`` in the group ``afmpeg.engines``, which is how
+``afmpeg.Runtime()`` finds an installed engine.
 
 The version is afmpeg's version plus a local part naming the module: ``0.1.0+c8807ccb9707`` (the first 12 hex
 digits of the module's SHA-256), so two different modules never share a version and the wheel says which module
@@ -204,9 +206,9 @@ def license_expression(provenance: dict) -> str:
 # ---------------------------------------------------------------- the wheel
 
 
-INIT_TEMPLATE = '''"""The afmpeg engine module, {variant_upper} variant ({license}), as an installable package.
+INIT_TEMPLATE = '''"""The afmpeg engine module, {variant_upper} variant, {profile} profile ({license}), installable.
 
-``afmpeg.Runtime()`` finds it through the ``afmpeg.engines`` entry point ``{variant}``. The license texts of
+``afmpeg.Runtime()`` finds it through the ``afmpeg.engines`` entry point ``{engine}``. The license texts of
 everything in the module are in ``licenses/`` next to this file (see ``NOTICE.txt``); how it was built, from which
 sources, is in ``provenance.json`` (``PROVENANCE``).
 """
@@ -216,9 +218,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-__all__ = ["MODULE_PATH", "SHA256", "VARIANT", "PROVENANCE", "module_path"]
+__all__ = ["MODULE_PATH", "SHA256", "VARIANT", "PROFILE", "PROVENANCE", "module_path"]
 
 VARIANT = {variant!r}
+PROFILE = {profile!r}
 #: SHA-256 of the module (hex)
 SHA256 = {sha256!r}
 #: the engine ``.wasm`` inside this package
@@ -246,19 +249,24 @@ def build_wheel(module: Path, provenance_path: Path, out: Path, *, cache: Path |
     if prov.get("module_sha256") != sha:
         raise WheelError(f"{module} (SHA-256 {sha}) is not the module {provenance_path} describes "
                          f"({prov.get('module_sha256')}): rebuild, or pass the matching provenance")
-    module_name = prov.get("module") or f"afmpeg-engine-{variant}.wasm"
-    if module_name != f"afmpeg-engine-{variant}.wasm":
-        raise WheelError(f"{provenance_path}: module {module_name!r} does not match variant {variant!r}")
+    profile = prov.get("profile", "lean")
+    if not isinstance(profile, str) or not profile.isalnum():
+        raise WheelError(f"{provenance_path}: malformed profile {profile!r}")
+    engine = variant if profile == "lean" else f"{variant}-{profile}"  # the entry point's name
+    module_name = prov.get("module") or f"afmpeg-engine-{engine}.wasm"
+    if module_name != f"afmpeg-engine-{engine}.wasm":
+        raise WheelError(f"{provenance_path}: module {module_name!r} does not match variant {variant!r}, "
+                         f"profile {profile!r}")
     cache = cache or default_cache()
     dirs = [cache / "sources", *([tarballs] if tarballs else [])]
     licenses = {**source_licenses(prov, dirs), **toolchain_licenses(prov, cache)}
 
-    pkg = f"afmpeg_engine_{variant}"
-    dist = f"afmpeg-engine-{variant}"
+    pkg = f"afmpeg_engine_{engine.replace('-', '_')}"
+    dist = f"afmpeg-engine-{engine}"
     ver = version or wheel_version(afmpeg_version(), sha)
     distinfo = f"{pkg}-{ver}.dist-info"
     init = INIT_TEMPLATE.format(variant=variant, variant_upper=variant.upper(), license=prov["license"],
-                                sha256=sha, module=module_name)
+                                sha256=sha, module=module_name, profile=profile, engine=engine)
     files: dict[str, bytes] = {
         f"{pkg}/__init__.py": init.encode(),
         f"{pkg}/{module_name}": data,
@@ -270,7 +278,7 @@ def build_wheel(module: Path, provenance_path: Path, out: Path, *, cache: Path |
         "Metadata-Version: 2.4",
         f"Name: {dist}",
         f"Version: {ver}",
-        f"Summary: afmpeg's FFmpeg engine module, {variant.upper()} variant (WebAssembly, WASI)",
+        f"Summary: afmpeg's FFmpeg engine module, {variant.upper()} variant, {profile} profile (WebAssembly, WASI)",
         f"License-Expression: {license_expression(prov)}",
         *(f"License-File: {k}" for k in sorted(licenses)),
         "Requires-Python: >=3.11",
@@ -285,7 +293,7 @@ def build_wheel(module: Path, provenance_path: Path, out: Path, *, cache: Path |
     files[f"{distinfo}/WHEEL"] = (
         b"Wheel-Version: 1.0\nGenerator: afmpeg engine/wheel.py\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
     )
-    files[f"{distinfo}/entry_points.txt"] = f"[{ENTRY_POINT_GROUP}]\n{variant} = {pkg}:module_path\n".encode()
+    files[f"{distinfo}/entry_points.txt"] = f"[{ENTRY_POINT_GROUP}]\n{engine} = {pkg}:module_path\n".encode()
     files[f"{distinfo}/top_level.txt"] = f"{pkg}\n".encode()
     for k, v in licenses.items():
         files[f"{distinfo}/licenses/{k}"] = v

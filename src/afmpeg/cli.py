@@ -150,6 +150,8 @@ def _common_options() -> argparse.ArgumentParser:
                    "installed or built module)")
     g.add_argument("--variant", choices=("lgpl", "gpl"), default=s, help="the engine variant to use when no "
                    "--module is given (default: lgpl if installed, else gpl)")
+    g.add_argument("--profile", choices=("lean", "full"), default=s, help="the engine profile to use when no "
+                   "--module is given (default: lean if installed, else full)")
     g.add_argument("--json", action="store_true", default=s, help="machine-readable output on stdout; errors as "
                    "JSON on stderr")
     g.add_argument("-q", "--quiet", action="store_true", default=s, help="print nothing but errors (and --json "
@@ -504,7 +506,8 @@ class _Context:
         if fs is not None:
             kw["fs"] = fs
             kw["root"] = root
-        return Runtime(getattr(self.args, "module", None), variant=getattr(self.args, "variant", None), **kw)
+        return Runtime(getattr(self.args, "module", None), variant=getattr(self.args, "variant", None),
+                       profile=getattr(self.args, "profile", None), **kw)
 
     def root(self) -> _Root:
         """The job's root: --root, or the working directory. A missing directory or a bad URL is a usage error."""

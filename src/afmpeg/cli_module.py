@@ -107,11 +107,8 @@ def _size(n: int) -> str:
     return f"{n / (1 << 20):.1f} MiB"
 
 
-def _default_label(chosen: tuple[str | None, ...]) -> str:
-    if not chosen:
-        return ""
-    names = ["Runtime()" if v is None else f"variant={v}" for v in chosen]
-    return "  <- " + ", ".join(names)
+def _default_label(chosen: tuple[str, ...]) -> str:
+    return "  <- " + ", ".join("Runtime()" if c == "default" else c for c in chosen) if chosen else ""
 
 
 def _list(ctx: Any) -> int:

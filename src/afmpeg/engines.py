@@ -61,8 +61,9 @@ class EngineModule:
         package: ``"<distribution> <version>"`` for an installed engine package.
         release: for a cached module acquired from a verified release: its record (``tag``, ``variant``,
             ``signed_by``, ``source``, ``verified_at``).
-        default_for: the variants for which ``Runtime(variant=...)`` picks this module (``None`` stands for
-            ``Runtime()`` with no variant).
+        default_for: for which requests ``Runtime()`` picks this module: ``"default"`` (no variant or profile
+            asked), ``"lgpl"`` / ``"gpl"`` (``variant=``), ``"full"`` (``profile="full"``), ``"lgpl-full"`` /
+            ``"gpl-full"`` (both).
     """
 
     path: Path
@@ -73,7 +74,7 @@ class EngineModule:
     facts: Mapping[str, Any] = field(default_factory=dict)
     package: str | None = None
     release: Mapping[str, Any] | None = None
-    default_for: tuple[str | None, ...] = ()
+    default_for: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (``path`` as a string)."""
@@ -86,7 +87,7 @@ class EngineModule:
             **dict(self.facts),
             "package": self.package,
             "release": dict(self.release) if self.release is not None else None,
-            "default_for": ["default" if v is None else v for v in self.default_for],
+            "default_for": list(self.default_for),
         }
 
 
@@ -187,12 +188,13 @@ def _installed() -> Iterable[EngineModule]:
 
 
 def _source_builds() -> Iterable[EngineModule]:
-    from .runtime import ENGINE_VARIANTS, _repo_build_module
+    from .runtime import ENGINE_PROFILES, ENGINE_VARIANTS, _repo_build_module, engine_name
 
     for v in ENGINE_VARIANTS:
-        path = _repo_build_module().with_name(f"afmpeg-engine-{v}.wasm")
-        if path.is_file():
-            yield describe_module(path, "source build")
+        for p in ENGINE_PROFILES:
+            path = _repo_build_module().with_name(f"afmpeg-engine-{engine_name(v, p)}.wasm")
+            if path.is_file():
+                yield describe_module(path, "source build")
 
 
 def _cached(cache_dir: str | os.PathLike[str] | None) -> Iterable[EngineModule]:
@@ -208,22 +210,24 @@ def _cached(cache_dir: str | os.PathLike[str] | None) -> Iterable[EngineModule]:
         yield _module(path, "cache", record, sha256=actual, release=record)
 
 
-def _defaults() -> dict[str, list[str | None]]:
-    """module path → the variants (None: no variant asked) for which ``Runtime()`` picks it."""
+def _defaults() -> dict[str, list[str]]:
+    """module path → the requests (see :attr:`EngineModule.default_for`) for which ``Runtime()`` picks it."""
     from .runtime import ENGINE_VARIANTS, find_module
 
-    picks: dict[str, list[str | None]] = {}
-    for v in (None, *ENGINE_VARIANTS):
-        try:
-            _, where = find_module(variant=v)
-        except ModuleNotFound:
-            continue
-        picks.setdefault(str(Path(where).resolve()), []).append(v)
+    picks: dict[str, list[str]] = {}
+    for p in (None, "full"):
+        for v in (None, *ENGINE_VARIANTS):
+            try:
+                _, where = find_module(variant=v, profile=p)
+            except ModuleNotFound:
+                continue
+            label = "-".join(x for x in (v, p) if x) or "default"
+            picks.setdefault(str(Path(where).resolve()), []).append(label)
     return picks
 
 
 def list_modules(cache_dir: str | os.PathLike[str] | None = None) -> list[EngineModule]:
-    """Every engine module this installation can see, in :data:`ORIGINS` order, each marked with the variants
+    """Every engine module this installation can see, in :data:`ORIGINS` order, each marked with the requests
     ``Runtime()`` would pick it for (``default_for``).
 
     ``cache_dir`` is the cache root whose downloaded modules to list (default: ``AFMPEG_CACHE_DIR`` or the user

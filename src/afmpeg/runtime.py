@@ -50,12 +50,16 @@ __all__ = [
     "find_module",
     "DEFAULT_MODULE_NAME",
     "ENGINE_VARIANTS",
+    "ENGINE_PROFILES",
     "ENGINE_ENTRY_POINT_GROUP",
 ]
 
 DEFAULT_MODULE_NAME = "afmpeg-engine-lgpl.wasm"
 #: the engine variants, in order of preference when none is asked for
 ENGINE_VARIANTS = ("lgpl", "gpl")
+#: the engine profiles, in order of preference when none is asked for: ``lean`` (smaller, compiles faster) and
+#: ``full`` (adds Opus, MP3, Vorbis, VP8/VP9, WebP, AV1 decoding, text and subtitle rendering, …)
+ENGINE_PROFILES = ("lean", "full")
 #: the entry point group through which installed engine packages announce their module
 ENGINE_ENTRY_POINT_GROUP = "afmpeg.engines"
 ENGINE_ARGV0 = "afmpeg-engine"
@@ -73,7 +77,9 @@ class _Unset:
 UNSET: Any = _Unset()
 
 #: Every wasmtime Config flag afmpeg sets (part of the compile-cache key).
-CONFIG_FLAGS: dict[str, Any] = {"epoch_interruption": True}
+#: ``wasm_exceptions``: the full profile's libvpx recovers from errors with setjmp/longjmp, which clang lowers to
+#: Wasm exception handling.
+CONFIG_FLAGS: dict[str, Any] = {"epoch_interruption": True, "wasm_exceptions": True}
 
 
 def _repo_build_module() -> Path:
@@ -86,9 +92,26 @@ def _engine_entry_points() -> list[importlib.metadata.EntryPoint]:
     return list(importlib.metadata.entry_points(group=ENGINE_ENTRY_POINT_GROUP))
 
 
-def _check_variant(variant: str | None) -> None:
+def _check_variant(variant: str | None, profile: str | None = None) -> None:
     if variant is not None and variant not in ENGINE_VARIANTS:
         raise UnknownVariant(f"unknown engine variant {variant!r} (the variants are: {', '.join(ENGINE_VARIANTS)})")
+    if profile is not None and profile not in ENGINE_PROFILES:
+        raise UnknownVariant(f"unknown engine profile {profile!r} (the profiles are: {', '.join(ENGINE_PROFILES)})")
+
+
+def engine_name(variant: str, profile: str = "lean") -> str:
+    """The name of a variant/profile pair: the variant for the lean profile (``"lgpl"``), ``"lgpl-full"`` else.
+
+    It names the installed package's entry point and the module file ``afmpeg-engine-<name>.wasm``.
+    """
+    return variant if profile == "lean" else f"{variant}-{profile}"
+
+
+def _wanted(variant: str | None, profile: str | None) -> list[str]:
+    """The engine names to look for, most preferred first (variant before profile: a license matters more)."""
+    variants = ENGINE_VARIANTS if variant is None else (variant,)
+    profiles = ENGINE_PROFILES if profile is None else (profile,)
+    return [engine_name(v, p) for v in variants for p in profiles]
 
 
 def _installed_module(ep: importlib.metadata.EntryPoint) -> tuple[bytes, str]:
@@ -108,16 +131,19 @@ def _installed_module(ep: importlib.metadata.EntryPoint) -> tuple[bytes, str]:
     return data, str(path)
 
 
-def _how_to_get(wanted: Sequence[str]) -> str:
+def _how_to_get(wanted: Sequence[str], variant: str | None, profile: str | None) -> str:
     v = wanted[0]
+    pkg = v.replace("-", "_")
+    asked = [f"{variant!r} variant" if variant else "", f"{profile!r} profile" if profile else ""]
+    release_args = repr(variant or "lgpl") + (f", profile={profile!r}" if profile and profile != "lean" else "")
     return (
-        f"no afmpeg engine module found ({' or '.join(repr(w) for w in wanted)} variant). Get one:\n"
-        f"  - install the engine wheel: pip install afmpeg_engine_{v}-<version>-py3-none-any.whl (package "
+        f"no afmpeg engine module found ({', '.join(a for a in asked if a) or 'any variant or profile'}). Get one:\n"
+        f"  - install the engine wheel: pip install afmpeg_engine_{pkg}-<version>-py3-none-any.whl (package "
         f"afmpeg-engine-{v}, made by `make engine` in an afmpeg checkout or attached to a release)\n"
         f"  - or set AFMPEG_MODULE to an engine .wasm file, or pass Runtime(module=...)\n"
         f"  - or build it from source in an afmpeg checkout: `make engine` (it writes build/afmpeg-engine-{v}.wasm)\n"
         f"  - or download a verified one: Runtime.from_url(url, sha256=...) or "
-        f"Runtime.from_release(tag, {v!r}, base_url=... | bundle_dir=...)"
+        f"Runtime.from_release(tag, {release_args}, base_url=... | bundle_dir=...)"
     )
 
 
@@ -125,19 +151,21 @@ def find_module(
     module: str | os.PathLike[str] | bytes | bytearray | memoryview | None = None,
     *,
     variant: str | None = None,
+    profile: str | None = None,
 ) -> tuple[bytes, str]:
     """Locate the engine: explicit path or bytes → ``AFMPEG_MODULE`` → an installed engine package → the source tree.
 
-    An installed engine package (``afmpeg-engine-lgpl`` / ``afmpeg-engine-gpl``, found through its ``afmpeg.engines``
-    entry point) of the requested ``variant`` (``"lgpl"`` or ``"gpl"``); with ``variant=None`` the LGPL one is
-    preferred and the GPL one is used when it is the only one installed. Then the source tree's
-    ``build/afmpeg-engine-<variant>.wasm`` (an afmpeg checkout after ``make engine``). ``variant`` does not apply
-    to an explicit ``module`` or to ``AFMPEG_MODULE``, which are used as given.
+    An installed engine package (``afmpeg-engine-lgpl``, ``afmpeg-engine-gpl``, ``afmpeg-engine-lgpl-full``, …,
+    found through its ``afmpeg.engines`` entry point) of the requested ``variant`` (``"lgpl"`` or ``"gpl"``) and
+    ``profile`` (``"lean"`` or ``"full"``). Left out, LGPL is preferred to GPL and lean to full (the GPL or full
+    one is used when it is the only one installed). Then the source tree's ``build/afmpeg-engine-<name>.wasm``
+    (an afmpeg checkout after ``make engine``). ``variant`` and ``profile`` do not apply to an explicit ``module``
+    or to ``AFMPEG_MODULE``, which are used as given.
 
     Returns ``(wasm_bytes, description)``; raises :class:`ModuleNotFound` saying how to get a module, or
-    :class:`UnknownVariant` for a variant name that is not ``lgpl`` or ``gpl``.
+    :class:`UnknownVariant` for a variant or profile afmpeg does not know.
     """
-    _check_variant(variant)
+    _check_variant(variant, profile)
     if isinstance(module, bytes | bytearray | memoryview):
         return bytes(module), "<bytes>"
     if module is not None:
@@ -151,18 +179,18 @@ def find_module(
         if not path.is_file():
             raise ModuleNotFound(f"AFMPEG_MODULE points to {env!r}, which does not exist")
         return path.read_bytes(), str(path)
-    wanted = ENGINE_VARIANTS if variant is None else (variant,)  # LGPL first
+    wanted = _wanted(variant, profile)
     installed: dict[str, importlib.metadata.EntryPoint] = {}
     for ep in _engine_entry_points():
         installed.setdefault(ep.name, ep)  # the first on sys.path wins, as for imports
-    for v in wanted:
-        if v in installed:
-            return _installed_module(installed[v])
-    for v in wanted:
-        path = _repo_build_module().with_name(f"afmpeg-engine-{v}.wasm")
+    for name in wanted:
+        if name in installed:
+            return _installed_module(installed[name])
+    for name in wanted:
+        path = _repo_build_module().with_name(f"afmpeg-engine-{name}.wasm")
         if path.is_file():
             return path.read_bytes(), str(path)
-    raise ModuleNotFound(_how_to_get(wanted))
+    raise ModuleNotFound(_how_to_get(wanted, variant, profile))
 
 
 def resolve_fs(fs: Any, root: str | None, storage_options: Mapping[str, Any] | None = None) -> tuple[Any, str]:
@@ -278,11 +306,14 @@ class Runtime:
 
     Args:
         module: path to the engine ``.wasm`` or its bytes. Default: ``AFMPEG_MODULE``, then an installed engine
-            package (``afmpeg-engine-lgpl``, or ``afmpeg-engine-gpl``), then the source tree's
-            ``build/afmpeg-engine-<variant>.wasm`` (see :func:`find_module`).
+            package (``afmpeg-engine-lgpl``, ``afmpeg-engine-gpl``, ``afmpeg-engine-lgpl-full``, …), then the
+            source tree's ``build/afmpeg-engine-<variant>[-full].wasm`` (see :func:`find_module`).
         variant: which installed engine to use when no ``module`` is given and ``AFMPEG_MODULE`` is unset:
             ``"lgpl"`` or ``"gpl"`` (default ``None``: LGPL preferred, GPL if it is the only one installed). Another
             name raises :class:`~afmpeg.errors.UnknownVariant`.
+        profile: likewise, ``"lean"`` (the everyday codecs: H.264, HEVC, AAC, FLAC, …) or ``"full"`` (adds Opus,
+            MP3, Vorbis, VP8/VP9, WebP, AV1 decoding, drawtext and subtitle burn-in, many filters; a larger module).
+            Default ``None``: lean preferred, full if it is the only one found.
         fs: the filesystem jobs see as ``/``: an fsspec filesystem, a local directory path, or an fsspec URL
             (``"s3://bucket/prefix"``, ``"memory://"``, ``"file:///srv/media"``). Default: a private in-memory
             :class:`~afmpeg.MemoryFS` (``runtime.fs``).
@@ -317,6 +348,7 @@ class Runtime:
         module: str | os.PathLike[str] | bytes | None = None,
         *,
         variant: str | None = None,
+        profile: str | None = None,
         fs: Any = None,
         root: str = "",
         storage_options: Mapping[str, Any] | None = None,
@@ -329,9 +361,10 @@ class Runtime:
             _no_storage_options(storage_options, "no fs= (the default in-memory filesystem)")
             fs = MemoryFS()
         self.fs, self.root = resolve_fs(fs, root, storage_options)  # before compiling: argument mistakes fail fast
-        wasm, self.module_path = find_module(module, variant=variant)
+        wasm, self.module_path = find_module(module, variant=variant, profile=profile)
         config = wasmtime.Config()
         config.epoch_interruption = CONFIG_FLAGS["epoch_interruption"]
+        config.wasm_exceptions = CONFIG_FLAGS["wasm_exceptions"]
         self.engine = wasmtime.Engine(config)
         try:
             self.module, info = compile_cache.load_or_compile(self.engine, wasm, CONFIG_FLAGS, cache_dir)
