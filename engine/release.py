@@ -57,6 +57,9 @@ from afmpeg.release import (
 
 REPO = Path(__file__).resolve().parents[1]
 VARIANTS = ("lgpl", "gpl")
+#: Every engine a release may carry (variant, or variant-profile): the lean ones are required, the full ones are
+#: included when `make engine` built them.
+ENGINES = ("lgpl", "gpl", "lgpl-full", "gpl-full")
 KEY_ENV = "AFMPEG_RELEASE_KEY"
 KEY_FILE_ENV = "AFMPEG_RELEASE_KEY_FILE"
 
@@ -133,6 +136,7 @@ def gzip_bytes(data: bytes) -> bytes:
 
 
 def _one_wheel(build: Path, variant: str, module_sha256: str) -> Path:
+    variant = variant.replace("-", "_")  # the wheel's distribution name
     wheels = sorted(build.glob(f"afmpeg_engine_{variant}-*-py3-none-any.whl"))
     if len(wheels) != 1:
         found = ", ".join(w.name for w in wheels) or "none"
@@ -161,8 +165,10 @@ def stage_variant(build: Path, variant: str, out: Path) -> dict[str, Any]:
     sha = sha256_file(module)
     if entry.get("module_sha256") != sha or entry.get("module_size") != len(data):
         raise ReleaseError(f"{prov_path} does not describe {module} (stale build outputs?): run `make engine`")
-    if entry.get("variant", variant) != variant or entry.get("module") != module.name:
-        raise ReleaseError(f"{prov_path} describes {entry.get('module')} ({entry.get('variant')}), not {module.name}")
+    profile = entry.get("profile", "lean")
+    described = entry.get("variant") if profile == "lean" else f"{entry.get('variant')}-{profile}"
+    if described != variant or entry.get("module") != module.name:
+        raise ReleaseError(f"{prov_path} describes {entry.get('module')} ({described}), not {module.name}")
     wheel = _one_wheel(build, variant, sha)
     raw = out / module.name
     raw.write_bytes(data)
@@ -180,7 +186,8 @@ def make_release(build: Path, out_root: Path, tag: str, secret: SecretKey) -> Pa
     out_root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{tag}.", dir=out_root))
     try:
-        variants = {v: stage_variant(build, v, staging) for v in VARIANTS}
+        engines = [e for e in ENGINES if e in VARIANTS or (build / f"afmpeg-engine-{e}.wasm").is_file()]
+        variants = {e: stage_variant(build, e, staging) for e in engines}
         doc = {"release": tag, "variants": variants}
         (staging / PROVENANCE_NAME).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", "utf-8")
         assets = sorted(p for p in staging.iterdir() if p.name not in (CHECKSUMS_NAME, SIGNATURE_NAME))
@@ -213,13 +220,14 @@ def self_check(directory: Path, tag: str, secret: SecretKey) -> None:
     sums = (directory / CHECKSUMS_NAME).read_bytes()
     sig = (directory / SIGNATURE_NAME).read_text("utf-8")
     prov = (directory / PROVENANCE_NAME).read_bytes()
-    for variant in VARIANTS:
-        bundle = verify_bundle(directory, variant, trusted_keys=public, tag=tag, gz=True)
+    for engine in json.loads(prov)["variants"]:
+        variant, _, profile = engine.partition("-")
+        bundle = verify_bundle(directory, variant, profile=profile or "lean", trusted_keys=public, tag=tag, gz=True)
         if bundle.missing:
             raise ReleaseError(f"self-check: files listed but missing: {', '.join(bundle.missing)}")
-        entry = json.loads(prov)["variants"][variant]
+        entry = json.loads(prov)["variants"][engine]
         for name in entry["files"]:
-            verify_release(sums, sig, prov, public, variant, name)
+            verify_release(sums, sig, prov, public, engine, name)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -155,8 +155,8 @@ def _fetch(ctx: Any, usage_error: Callable[[str], Exception]) -> int:
     from .release.acquire import acquire_release
 
     keys = _keys(args, usage_error)
-    got = acquire_release(args.tag, variant, base_url=base_url, bundle_dir=args.bundle, trusted_keys=keys,
-                          cache_dir=cache_dir, gz=not args.raw)
+    got = acquire_release(args.tag, variant, profile=getattr(args, "profile", None) or "lean", base_url=base_url,
+                          bundle_dir=args.bundle, trusted_keys=keys, cache_dir=cache_dir, gz=not args.raw)
     return _report_fetch(ctx, {
         "release": got.tag,
         "variant": got.variant,
@@ -190,7 +190,8 @@ def _verify(ctx: Any, usage_error: Callable[[str], Exception]) -> int:
 
     args = ctx.args
     keys = _keys(args, usage_error)
-    got = verify_bundle(args.dir, getattr(args, "variant", None) or "lgpl", trusted_keys=keys, tag=args.tag,
+    got = verify_bundle(args.dir, getattr(args, "variant", None) or "lgpl",
+                        profile=getattr(args, "profile", None) or "lean", trusted_keys=keys, tag=args.tag,
                         gz=not args.raw)
     module = got.module
     signature = module.release.signature

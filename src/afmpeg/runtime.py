@@ -448,6 +448,7 @@ class Runtime:
         tag: str,
         variant: str = "lgpl",
         *,
+        profile: str = "lean",
         base_url: str | None = None,
         bundle_dir: str | os.PathLike[str] | None = None,
         trusted_keys: Any = None,
@@ -465,8 +466,9 @@ class Runtime:
         release's files; no network). ``checksums.txt`` must be signed (``checksums.txt.sig``, minisign format) by
         one of ``trusted_keys`` (:class:`~afmpeg.release.PublicKey` objects or minisign public key texts; default:
         the keys pinned in the package, of which there are none yet, so pass them), ``provenance.json`` must match
-        its checksum, record ``tag`` and name ``afmpeg-engine-{variant}.wasm.gz`` (``.wasm`` with ``gz=False``) for
-        the variant, and the module must have the signed SHA-256. The module is kept in the content-addressed
+        its checksum, record ``tag`` and name ``afmpeg-engine-{variant}.wasm.gz`` (``.wasm`` with ``gz=False``;
+        ``afmpeg-engine-{variant}-full.wasm.gz`` with ``profile="full"``) for the variant, and the module must have
+        the signed SHA-256. The module is kept in the content-addressed
         cache like :meth:`from_url`'s (``cache_dir``: the cache root, ``False``: none); ``session``, ``max_bytes``
         and ``timeout`` are as for :meth:`from_url`; other keywords go to :class:`Runtime`. No switch skips
         verification.
@@ -483,6 +485,7 @@ class Runtime:
         got = acquire_release(
             tag,
             variant,
+            profile=profile,
             base_url=base_url,
             bundle_dir=bundle_dir,
             trusted_keys=trusted_keys,

@@ -48,6 +48,7 @@ from .checksums import is_plain_name, sha256_file
 from .minisign import UNTRUSTED_PREFIX, PublicKey
 
 __all__ = [
+    "KNOWN_PROFILES",
     "KNOWN_VARIANTS",
     "METADATA_MAX_BYTES",
     "TRUSTED_KEYS_NAME",
@@ -62,6 +63,8 @@ __all__ = [
 
 #: The engine variants afmpeg knows: ``lgpl`` (openh264) and ``gpl`` (adds libx264).
 KNOWN_VARIANTS = ("lgpl", "gpl")
+#: The engine profiles afmpeg knows: ``lean`` and ``full``; a release names a full engine ``<variant>-full``.
+KNOWN_PROFILES = ("lean", "full")
 
 #: The cap on each of ``checksums.txt``, ``checksums.txt.sig`` and ``provenance.json`` (1 MiB).
 METADATA_MAX_BYTES = 1 << 20
@@ -105,9 +108,11 @@ def pinned_keys() -> list[PublicKey]:
     return parse_trusted_keys(text)
 
 
-def module_file_name(variant: str, gz: bool = True) -> str:
-    """The release file name of a variant's module: ``afmpeg-engine-{variant}.wasm`` (``.wasm.gz`` when ``gz``)."""
-    return f"afmpeg-engine-{variant}.wasm" + (".gz" if gz else "")
+def module_file_name(variant: str, gz: bool = True, profile: str = "lean") -> str:
+    """The release file name of a variant's module: ``afmpeg-engine-{variant}.wasm`` (``.wasm.gz`` when ``gz``);
+    ``afmpeg-engine-{variant}-{profile}.wasm`` for a profile other than lean."""
+    name = variant if profile == "lean" else f"{variant}-{profile}"
+    return f"afmpeg-engine-{name}.wasm" + (".gz" if gz else "")
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,7 @@ class AcquiredModule:
         source: the URL (or path, for a bundle directory) the module file was read from.
         path: the cache entry holding the module, or ``None`` when nothing was cached.
         from_cache: ``True`` when the module came from the cache (only the small metadata files were read).
+        profile: the engine profile (``"lean"`` or ``"full"``).
     """
 
     data: bytes = field(repr=False)
@@ -134,6 +140,7 @@ class AcquiredModule:
     source: str
     path: Path | None
     from_cache: bool
+    profile: str = "lean"
 
 
 def _check_tag(tag: str) -> str:
@@ -166,6 +173,7 @@ def acquire_release(
     tag: str,
     variant: str = "lgpl",
     *,
+    profile: str = "lean",
     base_url: str | None = None,
     bundle_dir: str | os.PathLike[str] | None = None,
     trusted_keys: KeyLike | Iterable[KeyLike] | None = None,
@@ -180,6 +188,7 @@ def acquire_release(
     Args:
         tag: the release tag, e.g. ``"v0.2.0"`` (a plain name; it must match ``provenance.json``'s ``release``).
         variant: ``"lgpl"`` (default) or ``"gpl"``.
+        profile: ``"lean"`` (default) or ``"full"`` (the release's ``afmpeg-engine-{variant}-full.wasm.gz``).
         base_url: where releases are published; the files are read from ``{base_url}/{tag}/{name}``.
         bundle_dir: an offline directory holding the release's files; no network is used. Give exactly one of
             ``base_url`` and ``bundle_dir``.
@@ -207,6 +216,7 @@ def acquire_release(
     return _acquire(
         _check_tag(tag),
         variant,
+        profile=profile,
         base_url=base_url,
         bundle_dir=bundle_dir,
         trusted_keys=trusted_keys,
@@ -222,6 +232,7 @@ def _acquire(
     tag: str | None,
     variant: str,
     *,
+    profile: str = "lean",
     base_url: str | None,
     bundle_dir: str | os.PathLike[str] | None,
     trusted_keys: KeyLike | Iterable[KeyLike] | None,
@@ -235,6 +246,9 @@ def _acquire(
     records, which must be a string."""
     if variant not in KNOWN_VARIANTS:
         raise UnknownVariant(f"unknown engine variant {variant!r} (the variants are: {', '.join(KNOWN_VARIANTS)})")
+    if profile not in KNOWN_PROFILES:
+        raise UnknownVariant(f"unknown engine profile {profile!r} (the profiles are: {', '.join(KNOWN_PROFILES)})")
+    engine = variant if profile == "lean" else f"{variant}-{profile}"  # the release's name for it
     if (base_url is None) == (bundle_dir is None):
         raise ValueError("give exactly one of base_url= (a release server) and bundle_dir= (an offline directory)")
     keys = _resolve_keys(trusted_keys)
@@ -257,8 +271,8 @@ def _acquire(
     checksums_data = small(CHECKSUMS_NAME)
     signature_data = small(SIGNATURE_NAME)
     provenance_data = small(PROVENANCE_NAME)
-    file_name = module_file_name(variant, gz)
-    release = verify_release(checksums_data, signature_data, provenance_data, keys, variant, file_name)
+    file_name = module_file_name(variant, gz, profile)
+    release = verify_release(checksums_data, signature_data, provenance_data, keys, engine, file_name)
     recorded = release.provenance.get("release")
     if not isinstance(recorded, str) or not recorded:
         raise ProvenanceMismatch(f"{PROVENANCE_NAME} records no release tag")
@@ -283,15 +297,16 @@ def _acquire(
     if fetched.path is not None:
         from ..engines import write_release_record
 
-        entry = release.provenance["variants"][variant]
+        entry = release.provenance["variants"][engine]
         write_release_record(
             fetched.sha256,
             {
                 "tag": tag,
                 "variant": variant,
+                "profile": profile,
                 "signed_by": release.signature.key_id,
                 "source": os.fspath(where),
-                **{k: entry[k] for k in ("profile", "license", "h264_encoder", "ffmpeg_version") if k in entry},
+                **{k: entry[k] for k in ("license", "h264_encoder", "ffmpeg_version") if k in entry},
             },
             None if cache_dir in (None, True) else cache_dir,  # type: ignore[arg-type]
         )
@@ -304,6 +319,7 @@ def _acquire(
         source=os.fspath(where),
         path=fetched.path,
         from_cache=fetched.from_cache,
+        profile=profile,
     )
 
 
@@ -326,6 +342,7 @@ def verify_bundle(
     bundle_dir: str | os.PathLike[str],
     variant: str = "lgpl",
     *,
+    profile: str = "lean",
     trusted_keys: KeyLike | Iterable[KeyLike] | None = None,
     tag: str | None = None,
     gz: bool = True,
@@ -340,6 +357,7 @@ def verify_bundle(
     module = _acquire(
         None if tag is None else _check_tag(tag),
         variant,
+        profile=profile,
         base_url=None,
         bundle_dir=bundle_dir,
         trusted_keys=trusted_keys,

@@ -134,8 +134,12 @@ def check_provenance(
     entry = variants[variant]
     if not isinstance(entry, dict):
         raise ProvenanceMismatch(f"provenance.json: variants.{variant} is not an object")
-    if entry.get("variant", variant) != variant:
-        raise ProvenanceMismatch(f"provenance.json: the entry for {variant!r} describes variant {entry['variant']!r}")
+    described = entry.get("variant", variant.split("-")[0])
+    profile = entry.get("profile", "lean")
+    if (described if profile == "lean" else f"{described}-{profile}") != variant:
+        raise ProvenanceMismatch(
+            f"provenance.json: the entry for {variant!r} describes variant {described!r}, profile {profile!r}"
+        )
     named = _named_files(entry, variant)
     module = entry["module"]
     if file_name is None:
