@@ -121,6 +121,31 @@ static int count(const AVFilterInOut *io)
     return n;
 }
 
+/* FFmpeg's GPL-licensed filters (their configure deps say "gpl"): an LGPL module
+ * never has them, so a job asking for one is told which module does. */
+static const char *const gpl_filters[] = {
+    "blackframe", "boxblur", "colormatrix", "cover_rect", "cropdetect", "delogo", "eq", "find_rect", "fspp",
+    "histeq", "hqdn3d", "interlace", "kerndeint", "mcdeint", "mpdecimate", "mptestsrc", "nnedi", "owdenoise",
+    "perspective", "phase", "pp7", "pullup", "repeatfields", "sab", "signature", "smartblur", "spp", "stereo3d",
+    "super2xsai", "tinterlace", "uspp", "vaguedenoiser",
+};
+
+/* The GPL-only filter named in libav's "No such filter: 'NAME'" line, or NULL. */
+static const char *missing_gpl_filter(void)
+{
+    const char *line = errlog_first(), *name;
+    size_t i, n;
+
+    if (!line || !(name = strstr(line, "No such filter: '")))
+        return NULL;
+    name += strlen("No such filter: '");
+    n = strcspn(name, "'");
+    for (i = 0; i < sizeof(gpl_filters) / sizeof(gpl_filters[0]); i++)
+        if (strlen(gpl_filters[i]) == n && !strncmp(name, gpl_filters[i], n))
+            return gpl_filters[i];
+    return NULL;
+}
+
 int graph_parse(Job *job, const char *filter)
 {
     AVFilterInOut *ins = NULL, *outs = NULL, *io;
@@ -132,6 +157,15 @@ int graph_parse(Job *job, const char *filter)
     errlog_reset();
     ret = avfilter_graph_parse2(job->graph, filter, &ins, &outs);
     if (ret < 0) {
+        const char *gpl = ret == AVERROR_FILTER_NOT_FOUND ? missing_gpl_filter() : NULL;
+
+        if (gpl && !strncmp(avfilter_license(), "LGPL", 4)) {
+            fail_kind(EXIT_FAILURE_PROCESSING, ERR_UNSUPPORTED, "filter",
+                      "filter: no filter \"%s\" in this module: %s is GPL-licensed, so only the GPL engine variant "
+                      "has it (afmpeg-engine-gpl-full.wasm, Runtime(variant=\"gpl\", profile=\"full\")); this module "
+                      "is the LGPL variant", gpl, gpl);
+            goto end;
+        }
         /* A filter missing from this build is like an unknown encoder (exit 1);
          * anything else is a bad filter string. */
         fail_av(ret == AVERROR_FILTER_NOT_FOUND ? EXIT_FAILURE_PROCESSING : EXIT_MALFORMED_SPEC, ret,

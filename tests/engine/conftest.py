@@ -18,6 +18,8 @@ import afmpeg
 REPO = Path(__file__).resolve().parents[2]
 MODULE = REPO / "build" / "afmpeg-engine-lgpl.wasm"
 GPL_MODULE = REPO / "build" / "afmpeg-engine-gpl.wasm"
+FULL_MODULE = REPO / "build" / "afmpeg-engine-lgpl-full.wasm"
+GPL_FULL_MODULE = REPO / "build" / "afmpeg-engine-gpl-full.wasm"
 
 
 def _built(module: Path) -> Path:
@@ -36,6 +38,23 @@ def module_path() -> Path:
 def gpl_module_path() -> Path:
     """The GPL engine module `make engine` built."""
     return _built(GPL_MODULE)
+
+
+@pytest.fixture(scope="session")
+def full_module_path() -> Path:
+    """The LGPL engine module of the full profile."""
+    return _built(FULL_MODULE)
+
+
+@pytest.fixture(scope="session")
+def gpl_full_module_path() -> Path:
+    """The GPL engine module of the full profile."""
+    return _built(GPL_FULL_MODULE)
+
+
+@pytest.fixture(scope="session")
+def full_runtime(full_module_path: Path) -> afmpeg.Runtime:
+    return afmpeg.Runtime(full_module_path)
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@ the build was given (nothing silently dropped by configure, nothing unexplained 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from collections import Counter
@@ -40,6 +41,26 @@ AUTO_ENABLED: dict[str, list[object]] = {
     "parsers": [("ac3", "eac3")],  # mov_muxer_select / mpegts_muxer_select="ac3_parser ..."
     "protocols": [],
 }
+# What configure enables on its own in the full profile, on top of AUTO_ENABLED.
+AUTO_ENABLED_FULL: dict[str, list[object]] = {
+    "encoders": [],
+    "decoders": [],
+    "muxers": [],
+    "demuxers": [],
+    "filters": [],
+    "bitstream_filters": [],
+    "parsers": [],
+    "protocols": [],
+}
+ENGINES = ("lgpl", "gpl", "lgpl-full", "gpl-full")
+
+
+def _engine_build() -> object:
+    spec = importlib.util.spec_from_file_location("afmpeg_engine_build_caps", REPO / "engine" / "build.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _registry_name(kind: str, name: str) -> str:
@@ -71,10 +92,39 @@ def caps(runtime: afmpeg.Runtime) -> afmpeg.Capabilities:
     return runtime.capabilities()
 
 
-def expected(allow: dict[str, list[str]], kind: str) -> Counter:
+def expected(allow: dict[str, list[str]], kind: str, profile: str = "lean") -> Counter:
     singular = {"bitstream_filters": "bsf", "protocols": "protocol"}.get(kind, kind[:-1])
     names = [_registry_name(singular, n) for n in allow.get(singular, [])]
-    return Counter(names + AUTO_ENABLED[kind])  # type: ignore[operator]
+    auto = AUTO_ENABLED[kind] + (AUTO_ENABLED_FULL[kind] if profile == "full" else [])
+    return Counter(names + auto)  # type: ignore[operator]
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def built(request: pytest.FixtureRequest) -> tuple[dict, afmpeg.Capabilities]:
+    """(provenance, capabilities) of each module `make engine` builds; its allowlist is the build recipe's."""
+    module = REPO / "build" / f"afmpeg-engine-{request.param}.wasm"
+    if not module.is_file():
+        pytest.fail(f"{module} is missing: run `make engine`")
+    prov = json.loads(module.with_name(module.name + ".provenance.json").read_text())
+    assert prov["allowlist"] == _engine_build().load_allowlist(prov["profile"], prov["variant"])
+    return prov, afmpeg.Runtime(module).capabilities()
+
+
+@pytest.mark.parametrize("kind", ["encoders", "decoders", "muxers", "demuxers", "filters", "bitstream_filters"])
+def test_every_module_lists_exactly_its_allowlist(built: tuple[dict, afmpeg.Capabilities], kind: str) -> None:
+    prov, caps = built
+    got = Counter(caps.names(kind))
+    want = expected(prov["allowlist"], kind, prov["profile"])
+    assert got == want, f"missing: {sorted((want - got).elements())}, unexpected: {sorted((got - want).elements())}"
+
+
+def test_every_module_lists_exactly_its_parsers(built: tuple[dict, afmpeg.Capabilities]) -> None:
+    prov, caps = built
+    got = Counter(tuple(p.codecs) for p in caps.parsers)
+    want = Counter(tuple(PARSER_CODECS.get(n, [n])) for n in prov["allowlist"]["parser"])
+    want.update(AUTO_ENABLED["parsers"] + (AUTO_ENABLED_FULL["parsers"] if prov["profile"] == "full" else []))
+    assert got == want
+    assert (caps.license or "").startswith("GPL") == (prov["variant"] == "gpl")
 
 
 @pytest.mark.parametrize("kind", ["encoders", "decoders", "muxers", "demuxers", "filters", "bitstream_filters"])
