@@ -1,7 +1,8 @@
 # afmpeg — everything a fresh machine needs is set up by these targets.
 #   make demo    set up, build the engine if the cache lacks it, run the in-memory demo
 #   make test    set up, build the engine if needed, run every test
-#   make engine  build (or fetch from the build cache) the LGPL and GPL modules in build/, and their engine wheels
+#   make engine  build (or fetch from the build cache) the LGPL and GPL modules of the lean and full profiles in
+#                build/, and their engine wheels (PROFILE=lean or PROFILE=full for one profile)
 #   make bench   engine vs native FFmpeg timings, and the Python API's per-job overhead and pool throughput
 #   make release a signed release of both engine variants in build/release/TAG/ (needs a key outside the repo)
 
@@ -32,12 +33,17 @@ $(TOOLCHAIN)/.installed:
 	$(TOOLCHAIN)/bin/python -m pip install -q ziglang==$(ZIG_VERSION)
 	touch $@
 
+# PROFILE=lean or PROFILE=full builds one profile; by default both (the tests need both).
+PROFILE     ?= lean full
+ENGINES     := $(foreach p,$(PROFILE),$(if $(filter lean,$(p)),lgpl gpl,lgpl-$(p) gpl-$(p)))
+
 engine: system-deps $(TOOLCHAIN)/.installed
-	AFMPEG_BUILD_CACHE=$(BUILD_CACHE) $(TOOLCHAIN)/bin/python engine/build.py --variant lgpl --variant gpl
+	AFMPEG_BUILD_CACHE=$(BUILD_CACHE) $(TOOLCHAIN)/bin/python engine/build.py --variant lgpl --variant gpl \
+	  $(foreach p,$(PROFILE),--profile $(p))
 	rm -f build/afmpeg_engine_*.whl
-	for v in lgpl gpl; do \
-	  AFMPEG_BUILD_CACHE=$(BUILD_CACHE) $(TOOLCHAIN)/bin/python engine/wheel.py --module build/afmpeg-engine-$$v.wasm \
-	    --provenance build/afmpeg-engine-$$v.wasm.provenance.json --out build/ || exit 1; \
+	for e in $(ENGINES); do \
+	  AFMPEG_BUILD_CACHE=$(BUILD_CACHE) $(TOOLCHAIN)/bin/python engine/wheel.py --module build/afmpeg-engine-$$e.wasm \
+	    --provenance build/afmpeg-engine-$$e.wasm.provenance.json --out build/ || exit 1; \
 	done
 
 # The LGPL engine wheel, installed into .venv: Runtime() finds it as a user's install would.
@@ -48,7 +54,7 @@ demo: setup engine engine-install
 	$(PY) examples/demo.py
 
 test: setup engine engine-install
-	$(PY) -m ruff check src tests bench examples engine/*.py engine/libs
+	$(PY) -m ruff check src tests bench examples engine/*.py engine/libs tools
 	$(PY) -m pytest -q
 
 bench: setup engine

@@ -531,8 +531,10 @@ def link_engine(tc: Toolchain, libav: Layer, deps: list[Layer], cache: Path, var
     cflags = [*BASE_CFLAGS, "-std=c11", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter",
               f"-ffile-prefix-map={ENGINE_DIR / 'src'}=engine"]
     extra_libs = profile_libs(libav, deps, profile)
+    # the full profile's C libraries use pthreads: wasi-libc's single-threaded ones, with fixes (see the file)
+    compat = [ENGINE_DIR / "compat" / "pthread_stubs.c"] if extra_libs else []
     key = digest(RECIPE_VERSION, libav.key, tree_digest(srcs, ENGINE_DIR), cflags, LINK_FLAGS,
-                 *([extra_libs] if extra_libs else []))
+                 *([extra_libs, tree_digest(compat, ENGINE_DIR)] if extra_libs else []))
     layer = Layer(cache, f"engine-{variant}-{profile}", key)
     if layer.done:
         return layer
@@ -545,6 +547,10 @@ def link_engine(tc: Toolchain, libav: Layer, deps: list[Layer], cache: Path, var
         o = layer.work / (c.stem + ".o")
         objs.append(o)
         jobs.append([tc.cc, *cflags, *incs, "-c", str(c), "-o", str(o)])
+    for c in compat:
+        o = layer.work / (c.stem + ".o")
+        objs.append(o)
+        jobs.append([tc.cc, *BASE_CFLAGS, "-c", str(c), "-o", str(o)])
     compile_many(jobs, layer.work / "build.log")
     libdirs = [f"-L{libav.prefix / 'lib'}"] + [f"-L{d.prefix / 'lib'}" for d in deps]
     if extra_libs:

@@ -50,6 +50,9 @@ FFMPEG_LICENSE_FILES = {
     "gpl": ["LICENSE.md", "COPYING.GPLv2", "COPYING.LGPLv2.1"],
 }
 # Other sources: every top-level COPYING* / LICENSE* / LICENCE* file of the tarball.
+# License texts beyond the top-level COPYING*/LICENSE* of a source: FreeType's LICENSE.TXT only points to the FTL
+# (docs/FTL.TXT, the license we use it under); libvpx and libwebp come with a patent grant.
+EXTRA_LICENSE_FILES = {"freetype": {"docs/FTL.TXT"}, "libvpx": {"PATENTS"}, "libwebp": {"PATENTS"}}
 LICENSE_NAME = re.compile(r"^(COPYING|LICEN[CS]E)([._-].*)?$", re.IGNORECASE)
 # The C library statically linked into the module: zig's bundled wasi-libc (with musl and cloudlibc parts).
 WASI_LIBC_LICENSE_FILES = [
@@ -110,6 +113,15 @@ def _source_tarball(name: str, files: dict[str, str], dirs: list[Path]) -> tuple
     )
 
 
+def _is_license(source: str, base: str, wanted: list[str] | None) -> bool:
+    """Whether ``base`` (a path inside the source's top directory) is a license text to ship."""
+    if base in EXTRA_LICENSE_FILES.get(source, ()):
+        return True
+    if not base or "/" in base:
+        return False
+    return base in wanted if wanted is not None else bool(LICENSE_NAME.match(base))
+
+
 def source_licenses(provenance: dict, dirs: list[Path]) -> dict[str, bytes]:
     """``{"<source>/<file>": text}`` for every source in the provenance, read from its verified tarball."""
     variant = provenance["variant"]
@@ -121,10 +133,8 @@ def source_licenses(provenance: dict, dirs: list[Path]) -> dict[str, bytes]:
         with tarfile.open(path) as tf:
             for member in tf:
                 parts = member.name.split("/")
-                if len(parts) != 2 or not member.isfile():
-                    continue
-                base = parts[1]
-                if (base in wanted) if wanted is not None else bool(LICENSE_NAME.match(base)):
+                base = "/".join(parts[1:])
+                if member.isfile() and _is_license(name, base, wanted):
                     fh = tf.extractfile(member)
                     assert fh is not None
                     found[base] = fh.read()

@@ -6,6 +6,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -17,14 +19,21 @@ REPO = Path(__file__).resolve().parents[2]
 
 # Configure names (the allowlist) vs registry names (what libav reports at run time). Most are equal; these are
 # the ones FFmpeg names differently in its registry (checked against the FFmpeg 9.0.2 sources).
-CODEC_RENAMES = {"movtext": "mov_text"}  # ff_movtext_{en,de}coder are registered as "mov_text"
+CODEC_RENAMES = {
+    "movtext": "mov_text",  # ff_movtext_{en,de}coder are registered as "mov_text"
+    "libvpx_vp8": "libvpx",  # ff_libvpx_vp8_encoder is "libvpx", as on ffmpeg's command line
+    "libvpx_vp9": "libvpx-vp9",
+}
 DEMUXER_RENAMES = {
     "mov": "mov,mp4,m4a,3gp,3g2,mj2",  # one demuxer answering to every ISO-BMFF flavour
     "matroska": "matroska,webm",
+    "mpegps": "mpeg",  # ff_mpegps_demuxer is "mpeg"
 }
 MUXER_RENAMES = {"matroska_audio": "matroska"}  # ff_matroska_audio_muxer's name is "matroska" (extension .mka)
 # Parsers have no public name: each is identified by the codec ids it handles.
-PARSER_CODECS = {"mpeg4video": ["mpeg4"], "mpegaudio": ["mp1", "mp2", "mp3", "mp3adu"], "mjpeg": ["mjpeg", "jpegls"]}
+PARSER_CODECS = {"mpeg4video": ["mpeg4"], "mpegaudio": ["mp1", "mp2", "mp3", "mp3adu"], "mjpeg": ["mjpeg", "jpegls"],
+                 "ac3": ["ac3", "eac3"], "mpegvideo": ["mpeg1video", "mpeg2video"], "dvdsub": ["dvd_subtitle"],
+                 "dvbsub": ["dvb_subtitle"]}
 
 # What configure enables on its own, beyond the allowlist, with the line of FFmpeg's configure that does it.
 AUTO_ENABLED: dict[str, list[object]] = {
@@ -44,7 +53,7 @@ AUTO_ENABLED: dict[str, list[object]] = {
 # What configure enables on its own in the full profile, on top of AUTO_ENABLED.
 AUTO_ENABLED_FULL: dict[str, list[object]] = {
     "encoders": [],
-    "decoders": [],
+    "decoders": ["vp3"],  # theora_decoder_select="vp3_decoder"
     "muxers": [],
     "demuxers": [],
     "filters": [],
@@ -120,10 +129,10 @@ def test_every_module_lists_exactly_its_allowlist(built: tuple[dict, afmpeg.Capa
 
 def test_every_module_lists_exactly_its_parsers(built: tuple[dict, afmpeg.Capabilities]) -> None:
     prov, caps = built
-    got = Counter(tuple(p.codecs) for p in caps.parsers)
-    want = Counter(tuple(PARSER_CODECS.get(n, [n])) for n in prov["allowlist"]["parser"])
-    want.update(AUTO_ENABLED["parsers"] + (AUTO_ENABLED_FULL["parsers"] if prov["profile"] == "full" else []))
-    assert got == want
+    got = [tuple(p.codecs) for p in caps.parsers]
+    want = {tuple(PARSER_CODECS.get(n, [n])) for n in prov["allowlist"]["parser"]}
+    want |= set(AUTO_ENABLED["parsers"] + (AUTO_ENABLED_FULL["parsers"] if prov["profile"] == "full" else []))
+    assert len(got) == len(set(got)) and set(got) == want  # type: ignore[arg-type]
     assert (caps.license or "").startswith("GPL") == (prov["variant"] == "gpl")
 
 
@@ -214,3 +223,10 @@ def test_parsing_is_tolerant() -> None:
     assert caps.input_protocols == ["file"] and caps.output_protocols == []
     with pytest.raises(ValueError):
         caps.names("codecs")
+
+
+def test_the_capabilities_page_is_generated_from_the_modules() -> None:
+    # docs/reference/capabilities.md must be what tools/capabilities_doc.py makes of the built modules
+    proc = subprocess.run([sys.executable, str(REPO / "tools" / "capabilities_doc.py"), "--check"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

@@ -148,7 +148,8 @@ def test_list_marks_what_runtime_picks(tmp_path: Path, module_path: Path, gpl_mo
     monkeypatch.setenv("AFMPEG_MODULE", str(gpl_module_path))
     code, out, err = afmpeg("--json", "module", "list", "--cache-dir", str(empty))
     first = json.loads(out)[0]
-    assert first["origin"] == "AFMPEG_MODULE" and first["default_for"] == ["default", "lgpl", "gpl", "full", "lgpl-full", "gpl-full"]
+    assert first["origin"] == "AFMPEG_MODULE"
+    assert first["default_for"] == ["default", "lgpl", "gpl", "full", "lgpl-full", "gpl-full"]
     assert first["variant"] == "gpl" and first["h264_encoder"] == "libx264"
 
 
