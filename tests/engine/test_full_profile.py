@@ -220,7 +220,7 @@ def test_srt_burned_in_with_the_subtitles_filter(full_runtime: afmpeg.Runtime, f
 
 def test_gpl_only_filter_is_in_the_gpl_full_module_only(full_runtime: afmpeg.Runtime, gpl_full_module_path: Path,
                                                          fs: afmpeg.MemoryFS) -> None:
-    job = {"op": "process", "filter": "testsrc2=size=64x48:rate=5:duration=1,boxblur=2[v]",
+    job = {"op": "process", "filter": "testsrc2=size=64x48:rate=5:duration=1,boxblur=luma_radius=2:luma_power=1[v]",
            "outputs": [{"path": "blur.mkv", "map": ["[v]"], "video_codec": "rawvideo"}]}
     with pytest.raises(afmpeg.UnsupportedFeature, match=r'no filter "boxblur".*GPL engine variant') as info:
         full_runtime.run(job, fs=fs)

@@ -37,6 +37,7 @@ _spec = importlib.util.spec_from_file_location("_minisign_tool", REPO / "tests" 
 assert _spec is not None and _spec.loader is not None
 minisign_tool = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(minisign_tool)  # how the unit tests get the real minisign tool
+ENGINES = ("lgpl", "gpl", "lgpl-full", "gpl-full")  # every module `make engine` builds; a release carries each
 KEY_VARS = ("AFMPEG_RELEASE_KEY", "AFMPEG_RELEASE_KEY_FILE", "SOURCE_DATE_EPOCH")
 
 
@@ -62,7 +63,7 @@ def key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SecretKey, Publ
 
 @pytest.fixture(scope="module")
 def release(tmp_path_factory: pytest.TempPathFactory, key: tuple[Path, SecretKey, PublicKey]) -> Path:
-    for v in ("lgpl", "gpl"):
+    for v in ENGINES:
         if not (BUILD / f"afmpeg-engine-{v}.wasm").is_file():
             pytest.fail(f"build/afmpeg-engine-{v}.wasm is missing: run `make engine`")
     out = tmp_path_factory.mktemp("releases")
@@ -78,9 +79,9 @@ def _fresh_cache(tmp_path: Path) -> Path:
 def test_release_has_every_asset_and_valid_provenance(release: Path, key: tuple[Path, SecretKey, PublicKey]) -> None:
     names = sorted(p.name for p in release.iterdir())
     wheels = [n for n in names if n.endswith("-py3-none-any.whl")]
-    assert sorted(w.split("-")[0] for w in wheels) == ["afmpeg_engine_gpl", "afmpeg_engine_lgpl"]
+    assert sorted(w.split("-")[0] for w in wheels) == sorted(f"afmpeg_engine_{e.replace('-', '_')}" for e in ENGINES)
     expected = {"checksums.txt", "checksums.txt.sig", "provenance.json", *wheels}
-    for v in ("lgpl", "gpl"):
+    for v in ENGINES:
         expected |= {f"afmpeg-engine-{v}.wasm", f"afmpeg-engine-{v}.wasm.gz"}
     assert set(names) == expected
     # checksums.txt covers every asset, provenance.json included, and nothing else
@@ -92,12 +93,12 @@ def test_release_has_every_asset_and_valid_provenance(release: Path, key: tuple[
     assert signed.fields["file"] == "checksums.txt" and int(signed.fields["timestamp"]) > 1_600_000_000
     # the release-level provenance: per variant, the build's provenance plus the variant's files
     doc = json.loads((release / "provenance.json").read_text())
-    assert doc["release"] == TAG and set(doc["variants"]) == {"lgpl", "gpl"}
+    assert doc["release"] == TAG and set(doc["variants"]) == set(ENGINES)
     for v, entry in doc["variants"].items():
         build = json.loads((BUILD / f"afmpeg-engine-{v}.wasm.provenance.json").read_text())
         assert {k: entry[k] for k in build} == build
         raw, gz = f"afmpeg-engine-{v}.wasm", f"afmpeg-engine-{v}.wasm.gz"
-        wheel = next(w for w in wheels if w.startswith(f"afmpeg_engine_{v}-"))
+        wheel = next(w for w in wheels if w.startswith(f"afmpeg_engine_{v.replace('-', '_')}-"))
         assert set(entry["files"]) == {raw, gz, wheel}
         for name, info in entry["files"].items():
             assert info == {"sha256": sums[name], "size": (release / name).stat().st_size}
@@ -124,6 +125,15 @@ def test_gpl_gz_module_loads_from_the_release(release: Path, key: tuple[Path, Se
                                      cache_dir=_fresh_cache(tmp_path))
     assert rt.version().vocab_version >= 1
     assert sha256_file(rt.module_path) == sha256_file(release / "afmpeg-engine-gpl.wasm")
+
+
+@pytest.mark.parametrize("variant", ["lgpl", "gpl"])
+def test_full_profile_modules_come_from_the_release(release: Path, key: tuple[Path, SecretKey, PublicKey],
+                                                    variant: str) -> None:
+    got = acquire_release(TAG, variant, profile="full", bundle_dir=release, trusted_keys=[key[2]], cache_dir=False)
+    assert got.profile == "full" and got.release.file.name == f"afmpeg-engine-{variant}-full.wasm.gz"
+    assert got.data == (BUILD / f"afmpeg-engine-{variant}-full.wasm").read_bytes()
+    assert got.release.provenance["variants"][f"{variant}-full"]["profile"] == "full"
 
 
 def test_sha256sum_checks_the_release(release: Path) -> None:
