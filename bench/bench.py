@@ -89,11 +89,13 @@ def run(ffmpeg: str, work: Path, repeat: int, seconds: int) -> int:
     fs.pipe("clip.mp4", clip.read_bytes())
     fs.pipe("tone.wav", wav.read_bytes())
 
-    def job(inputs: list[str], outputs: list[dict], filt: str | None = None) -> Callable[[], object]:
+    def job(inputs: list[str], outputs: list[dict], filt: str | None = None,
+            runtime: afmpeg.Runtime | None = None) -> Callable[[], object]:
         spec: dict = {"op": "process", "version": 9, "inputs": [{"path": p} for p in inputs], "outputs": outputs}
         if filt:
             spec["filter"] = filt
-        return lambda: rt.run(spec, fs=fs)
+        use = runtime or rt
+        return lambda: use.run(spec, fs=fs)
 
     one = ["-threads", "1", "-filter_threads", "1"]
     nosimd = [*one, "-cpuflags", "0"]
@@ -118,6 +120,37 @@ def run(ffmpeg: str, work: Path, repeat: int, seconds: int) -> int:
                                  str(work / "tone.m4a")),
         ),
     ]
+    full_module = REPO / "build" / "afmpeg-engine-lgpl-full.wasm"
+    if full_module.is_file():  # the full profile's codecs (make engine builds it)
+        full = afmpeg.Runtime(full_module)
+        av1 = work / "av1.mp4"
+        native(ffmpeg, "-f", "lavfi", "-i", f"testsrc2=size=640x360:rate=30:duration={seconds}",
+               "-c:v", "libaom-av1", "-cpu-used", "8", "-b:v", "500k", "-pix_fmt", "yuv420p", str(av1))
+        fs.pipe("av1.mp4", av1.read_bytes())
+        vp9 = {"deadline": "realtime", "cpu-used": "8", "b:v": "1M"}
+        cases += [
+            (
+                "AV1 360p decode (dav1d)",
+                job(["av1.mp4"], [{"path": "o.null", "format": "null", "map": ["[v]"], "video_codec": "rawvideo"}],
+                    "[0:v]null[v]", full),
+                lambda extra: native(ffmpeg, *extra, "-c:v", "libdav1d", "-i", str(av1), "-f", "null", "-"),
+            ),
+            (
+                "H.264 720p -> 360p VP9 RT",
+                job(["clip.mp4"], [{"path": "small.webm", "map": ["[v]"], "video_codec": "libvpx-vp9",
+                                    "options": vp9}], "[0:v]scale=640:360[v]", full),
+                lambda extra: native(ffmpeg, *extra, "-i", str(clip), "-an", "-vf", "scale=640:360",
+                                     "-c:v", "libvpx-vp9", *(x for k, v in vp9.items() for x in (f"-{k}", v)),
+                                     str(work / "small.webm")),
+            ),
+            (
+                "WAV -> Opus 128k",
+                job(["tone.wav"], [{"path": "tone.ogg", "audio_codec": "libopus", "options": {"b": "128k"}}],
+                    None, full),
+                lambda extra: native(ffmpeg, *extra, "-i", str(wav), "-c:a", "libopus", "-b:a", "128k",
+                                     str(work / "tone.ogg")),
+            ),
+        ]
     header = f"{'work':<26} {'engine':>8} {'native 1T':>10} {'ratio':>6} {'no-SIMD 1T':>11} {'ratio':>6}"
     print(header)
     print("-" * len(header))
