@@ -160,6 +160,7 @@ def _fetch(ctx: Any, usage_error: Callable[[str], Exception]) -> int:
     return _report_fetch(ctx, {
         "release": got.tag,
         "variant": got.variant,
+        "profile": got.profile,
         "signed_by": got.release.signature.key_id,
         "file": got.release.file.name,
         "license": got.release.file.license,
@@ -175,8 +176,8 @@ def _report_fetch(ctx: Any, facts: dict[str, Any]) -> int:
         ctx.emit_json({**facts, "path": None if path is None else str(path)})
         return 0
     if "release" in facts:
-        ctx.out(f"verified release {facts['release']} (variant {facts['variant']}, {facts['license']}), signed by "
-                f"key {facts['signed_by']}")
+        ctx.out(f"verified release {facts['release']} (variant {facts['variant']}, profile {facts['profile']}, "
+                f"{facts['license']}), signed by key {facts['signed_by']}")
     ctx.out(f"module SHA-256 {facts['module_sha256']}" + (" (already cached)" if facts["from_cache"] else ""))
     if path is None:
         ctx.out("the cache could not be written: nothing was kept")
@@ -200,6 +201,7 @@ def _verify(ctx: Any, usage_error: Callable[[str], Exception]) -> int:
             "verified": True,
             "release": module.tag,
             "variant": module.variant,
+            "profile": module.profile,
             "signed_by": signature.key_id,
             "trusted_comment": signature.trusted_comment,
             "file": module.release.file.name,
@@ -210,7 +212,8 @@ def _verify(ctx: Any, usage_error: Callable[[str], Exception]) -> int:
             "missing": list(got.missing),
         })
     else:
-        ctx.out(f"verified release {module.tag} (variant {module.variant}), signed by key {signature.key_id}")
+        ctx.out(f"verified release {module.tag} (variant {module.variant}, profile {module.profile}), signed by key "
+                f"{signature.key_id}")
         ctx.out(f"{module.release.file.name}: module SHA-256 {module.sha256}")
         ctx.out(f"{len(got.checked)} listed file(s) match checksums.txt"
                 + (f"; not in the directory: {', '.join(got.missing)}" if got.missing else ""))

@@ -495,7 +495,7 @@ def test_module_verify(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
     code, out, err = afmpeg("module", "verify", str(release), "--key", public.to_base64())
     assert code == 0, err
-    assert f"verified release v0.0.0-cli (variant lgpl), signed by key {public.key_id_hex}" in out
+    assert f"verified release v0.0.0-cli (variant lgpl, profile lean), signed by key {public.key_id_hex}" in out
     assert "3 listed file(s) match checksums.txt" in out
 
     code, out, err = afmpeg("--json", "module", "verify", str(release), "--key", str(key_file), "--raw",

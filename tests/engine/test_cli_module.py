@@ -77,7 +77,7 @@ def test_fetch_from_a_server_named_by_the_environment(
     monkeypatch.setenv("AFMPEG_RELEASE_URL", server.base_url)
     code, out, err = afmpeg("module", "fetch", TAG, "--key", key, "--cache-dir", str(cache_root))
     assert code == 0, err
-    assert f"verified release {TAG} (variant lgpl, LGPL-2.1-or-later)" in out
+    assert f"verified release {TAG} (variant lgpl, profile lean, LGPL-2.1-or-later)" in out
     assert server.count("afmpeg-engine-lgpl.wasm.gz", TAG) == 1 and server.count("afmpeg-engine-lgpl.wasm", TAG) == 0
     code, out, err = afmpeg("module", "fetch", TAG, "--raw", "--key", key, "--cache-dir", str(cache_root))
     assert code == 0 and "(already cached)" in out
