@@ -248,13 +248,24 @@ def fix_openh264_vtable(header: Path) -> None:
     header.write_text(text.replace(old, new))
 
 
-def fix_ffmpeg_openh264_call(src: Path) -> None:
-    f = src / "libavcodec" / "libopenh264enc.c"
-    text = f.read_text()
-    old = "(*s->encoder)->ForceIntraFrame(s->encoder, true);"
-    if old not in text:
-        raise BuildError("libopenh264enc.c: ForceIntraFrame call not found; recipe needs updating")
-    f.write_text(text.replace(old, "(*s->encoder)->ForceIntraFrame(s->encoder, true, -1);"))
+# Source edits made to FFmpeg before configure: (file, old text, new text, why). Part of the libav layers' key.
+FFMPEG_PATCHES = [
+    ("libavcodec/libopenh264enc.c", "(*s->encoder)->ForceIntraFrame(s->encoder, true);",
+     "(*s->encoder)->ForceIntraFrame(s->encoder, true, -1);",
+     "openh264's C vtable entry takes the extra int its C++ method has; wasm traps on the mismatch"),
+    ("configure", 'simd_align_16_if_any="altivec neon sse"', 'simd_align_16_if_any="altivec neon sse simd128"',
+     "the wasm simd128 HEVC SAO filters write whole 16-byte rows: picture lines must be 16-byte aligned, as for "
+     "SSE (with 8-byte alignment they overwrote the next chroma line at widths that are not a multiple of 32)"),
+]
+
+
+def patch_ffmpeg(src: Path) -> None:
+    for name, old, new, _why in FFMPEG_PATCHES:
+        f = src / name
+        text = f.read_text()
+        if text.count(old) != 1:
+            raise BuildError(f"{name}: the text to patch was not found once; the recipe needs updating")
+        f.write_text(text.replace(old, new))
 
 
 # x264: the encoder library only (no CLI, no asm, no threads, no OpenCL), 8-bit, every chroma format.
@@ -423,7 +434,7 @@ def build_libav(tc: Toolchain, src_tar: Path, lock: dict, cache: Path, deps: lis
     cflags = BASE_CFLAGS
     extra = [] if profile == "lean" else [PROFILES[profile]["configure"]]  # lean keys stay as they were
     key = digest(RECIPE_VERSION, lock["sources"]["ffmpeg"]["files"], tc.version, cflags, allow, variant,
-                 [d.key for d in deps], sha256_file(compat), *extra)
+                 [d.key for d in deps], sha256_file(compat), *extra, FFMPEG_PATCHES)
     layer = Layer(cache, f"libav-{variant}-{profile}", key)
     args = configure_args(tc, allow, layer, variant, profile)
     if layer.done:
@@ -433,7 +444,7 @@ def build_libav(tc: Toolchain, src_tar: Path, lock: dict, cache: Path, deps: lis
     t0 = time.time()
     extract(src_tar, layer.work / "src")
     src = layer.work / "src" / lock["sources"]["ffmpeg"]["dir"]
-    fix_ffmpeg_openh264_call(src)
+    patch_ffmpeg(src)
     build = layer.work / "build"
     build.mkdir()
     shutil.copy(compat, layer.work / "wasi_compat.h")
@@ -502,6 +513,8 @@ def check_config(build: Path, allow: dict[str, list[str]]) -> None:
         raise BuildError("configure dropped allowlisted components: " + ", ".join(missing))
     if "#define HAVE_SIMD128 1" not in cfg:
         log("note: config.h does not enable HAVE_SIMD128")
+    elif "#define HAVE_SIMD_ALIGN_16 1" not in cfg:
+        raise BuildError("config.h enables simd128 without 16-byte picture alignment (see FFMPEG_PATCHES)")
 
 
 def sanitize_configuration_string(build: Path, cache: Path) -> None:

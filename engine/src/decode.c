@@ -24,7 +24,12 @@ int input_stream_open_decoder(Job *job, int file, int stream)
     snprintf(field, sizeof(field), "inputs[%d]", file);
     if (ist->st->codecpar->codec_id == AV_CODEC_ID_NONE)
         return fail_kind(EXIT_FAILURE_PROCESSING, ERR_UNSUPPORTED, field, "%s: stream %d: unknown codec", path, stream);
-    codec = avcodec_find_decoder(ist->st->codecpar->codec_id);
+    {
+        const spec_input *in = &job->spec->inputs[file];
+        const char *forced = ist->st->codecpar->codec_type == AVMEDIA_TYPE_VIDEO ? in->video_codec
+                           : ist->st->codecpar->codec_type == AVMEDIA_TYPE_AUDIO ? in->audio_codec : NULL;
+        codec = forced ? avcodec_find_decoder_by_name(forced) : avcodec_find_decoder(ist->st->codecpar->codec_id);
+    }
     if (!codec)
         return fail_kind(EXIT_FAILURE_PROCESSING, ERR_UNSUPPORTED, field,
                          "%s: stream %d: this build has no decoder for codec \"%s\"", path, stream,

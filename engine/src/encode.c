@@ -263,6 +263,8 @@ int encode_frame(Job *job, OutputStream *ost, AVFrame *frame)
 
     if (ost->finished)
         return 0;
+    if (ost->max_frames >= 0 && ost->frames_sent >= ost->max_frames)
+        return encode_finish(job, ost);
     if (frame->pts == AV_NOPTS_VALUE) {
         pts = ts_sub(ost->next_pts, shift); /* follows the last frame */
         if (reaches(pts, 0, enc->time_base, end))
@@ -308,5 +310,6 @@ int encode_frame(Job *job, OutputStream *ost, AVFrame *frame)
     frame->time_base = enc->time_base;
     if ((ret = send_frame(job, ost, frame)) < 0)
         return ret;
-    return full ? encode_finish(job, ost) : 0;
+    ost->frames_sent++;
+    return full || (ost->max_frames >= 0 && ost->frames_sent >= ost->max_frames) ? encode_finish(job, ost) : 0;
 }

@@ -140,6 +140,37 @@ void input_close(AVFormatContext **fmt)
     avio_closep(&list_pb);
 }
 
+/* The input's forced decoders ("video_codec"/"audio_codec", like ffmpeg's -c:v
+ * before -i): the demuxer is told the codec too, as ffmpeg does, so an image
+ * sequence of .pgm files can be read as pgmyuv. */
+static int force_decoders(const spec_input *in, int index, AVFormatContext *fmt)
+{
+    const char *names[2] = { in->video_codec, in->audio_codec };
+    const enum AVMediaType types[2] = { AVMEDIA_TYPE_VIDEO, AVMEDIA_TYPE_AUDIO };
+    char field[48];
+
+    for (int i = 0; i < 2; i++) {
+        const AVCodec *c;
+        if (!names[i])
+            continue;
+        snprintf(field, sizeof(field), "inputs[%d].%s", index, i ? "audio_codec" : "video_codec");
+        if (!(c = avcodec_find_decoder_by_name(names[i])))
+            return fail_kind(EXIT_FAILURE_PROCESSING, ERR_UNSUPPORTED, field, "%s: unknown decoder \"%s\"", field,
+                             names[i]);
+        if (c->type != types[i])
+            return fail(EXIT_MALFORMED_SPEC, field, "%s: \"%s\" is not a %s decoder", field, names[i],
+                        av_get_media_type_string(types[i]));
+        if (i) {
+            fmt->audio_codec_id = c->id;
+            fmt->audio_codec = c;
+        } else {
+            fmt->video_codec_id = c->id;
+            fmt->video_codec = c;
+        }
+    }
+    return 0;
+}
+
 int input_open(const spec_input *in, int index, AVFormatContext **out, char *errbuf, size_t errsize,
                err_kind *kind)
 {
@@ -171,6 +202,11 @@ int input_open(const spec_input *in, int index, AVFormatContext **out, char *err
         restrict_formats(in, ifmt, &opts) < 0 || !(fmt = avformat_alloc_context())) {
         av_dict_free(&opts);
         fail_oom(NULL);
+        return -2;
+    }
+    if (force_decoders(in, index, fmt) < 0) {
+        av_dict_free(&opts);
+        avformat_free_context(fmt);
         return -2;
     }
     confine_io(fmt);

@@ -138,6 +138,7 @@ static int add_encoded(Job *job, OutputFile *of, GraphOutput *g)
     ost->last_pts = AV_NOPTS_VALUE;
     ost->last_us = INT64_MIN;
     ost->shift_file = graph_output_first_input(job, g);
+    ost->max_frames = g->type == AVMEDIA_TYPE_VIDEO ? of->spec->max_frames_video : of->spec->max_frames_audio;
     g->ost = ost;
     of->streams[of->nb_streams++] = ost;
     return encode_pick(of, ost);

@@ -91,6 +91,8 @@ typedef struct OutputStream {
     int64_t next_pts;             /* encoder time base */
     int64_t last_pts;             /* last pts sent; AV_NOPTS_VALUE before the first frame */
     int64_t dropped;              /* video frames dropped for a repeated timestamp */
+    int64_t frames_sent;          /* frames given to the encoder */
+    int64_t max_frames;           /* the output's "max_frames" for this type; -1: no limit */
 
     /* OST_COPIED, OST_SUBTITLE */
     int file, stream;             /* the input stream */

@@ -250,7 +250,8 @@ static int parse_seek(const json_value *o, const char *where, spec_input *in)
 static int parse_inputs(const json_value *root, job_spec *spec, int required, int process)
 {
     static const char *const known_probe[] = { "path", "concat", "format", "options", NULL };
-    static const char *const known_process[] = { "path", "concat", "format", "options", "seek", NULL };
+    static const char *const known_process[] = { "path", "concat", "format", "options", "seek", "video_codec",
+                                                 "audio_codec", NULL };
     int err;
     const json_value *arr = get_array(root, "inputs", "", MAX_INPUTS, required, &err);
     if (!arr)
@@ -270,8 +271,12 @@ static int parse_inputs(const json_value *root, job_spec *spec, int required, in
             parse_concat(o, where, in) < 0 ||
             get_string(o, "format", where, 0, &in->format) < 0 ||
             get_options(o, "options", where, &in->options) < 0 ||
-            parse_seek(o, where, in) < 0)
+            parse_seek(o, where, in) < 0 ||
+            get_string(o, "video_codec", where, 0, &in->video_codec) < 0 ||
+            get_string(o, "audio_codec", where, 0, &in->audio_codec) < 0)
             return -1;
+        if ((in->video_codec || in->audio_codec) && in->nb_concat)
+            return fail(EXIT_MALFORMED_SPEC, where, "%s: decoders cannot be forced on a concat input", where);
         if (!in->path == !in->nb_concat)
             return fail(EXIT_MALFORMED_SPEC, where, "%s: needs either \"path\" or \"concat\"%s", where,
                         in->path ? ", not both" : "");
@@ -350,11 +355,39 @@ static int parse_bsf(const json_value *o, const char *where, spec_output *out)
     return 0;
 }
 
+/* "max_frames": {"video": N, "audio": N}: at most N frames encoded per stream of that type. */
+static int parse_max_frames(const json_value *o, const char *where, spec_output *out)
+{
+    static const char *const known[] = { "video", "audio", NULL };
+    char field[160];
+    const json_value *v = json_get(o, "max_frames");
+
+    out->max_frames_video = out->max_frames_audio = -1;
+    if (!v)
+        return 0;
+    join(field, sizeof(field), where, "max_frames");
+    if (v->type != JSON_OBJECT)
+        return type_error(field, "an object like {\"video\": 5}", v);
+    if (check_keys(v, field, known, NULL) < 0)
+        return -1;
+    for (int i = 0; known[i]; i++) {
+        const json_value *n = json_get(v, known[i]);
+        if (!n)
+            continue;
+        if (n->type != JSON_NUMBER || !n->is_integer || n->number < 1 || n->number > 1e12)
+            return fail(EXIT_MALFORMED_SPEC, field, "%s.%s: must be a whole number of frames, at least 1", field,
+                        known[i]);
+        *(i ? &out->max_frames_audio : &out->max_frames_video) = (int64_t)n->number;
+    }
+    return 0;
+}
+
 static int parse_outputs(const json_value *root, job_spec *spec)
 {
     static const char *const known[] = {
         "path", "format", "map", "video_codec", "audio_codec", "subtitle_codec", "options", "format_options",
-        "bitstream_filters", "duration", "end", "copy_ts", "metadata", "chapters", "stream_metadata", NULL,
+        "bitstream_filters", "duration", "end", "copy_ts", "metadata", "chapters", "stream_metadata",
+        "max_frames", NULL,
     };
     int err;
     const json_value *arr = get_array(root, "outputs", "", MAX_OUTPUTS, 1, &err);
@@ -383,6 +416,7 @@ static int parse_outputs(const json_value *root, job_spec *spec)
             get_seconds(o, "duration", where, &out->duration_us) < 0 ||
             get_seconds(o, "end", where, &out->end_us) < 0 ||
             get_bool(o, "copy_ts", where, &out->copy_ts) < 0 ||
+            parse_max_frames(o, where, out) < 0 ||
             metadata_check(o, where, out) < 0)
             return -1;
         if (out->duration_us >= 0 && out->end_us >= 0)

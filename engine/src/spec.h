@@ -38,6 +38,8 @@ typedef struct {
     int has_seek;
     int64_t seek_us;       /* from the input's start */
     int seek_accurate;     /* decode and drop up to the exact point (else: keyframe at or before) */
+    const char *video_codec; /* forced decoders (like ffmpeg's -c:v before -i), or NULL */
+    const char *audio_codec;
 } spec_input;
 
 typedef struct {
@@ -61,6 +63,8 @@ typedef struct {
     int bsf_none;                  /* "bitstream_filters": "none": no automatic ones either */
     int64_t duration_us;           /* window; -1 when unset */
     int64_t end_us;                /* window end as an output timestamp; -1 when unset */
+    int64_t max_frames_video;      /* encoded frames per video / audio stream (ffmpeg -frames:v/-frames:a); -1 */
+    int64_t max_frames_audio;
     int copy_ts;                   /* keep input timestamps */
     const json_value *metadata;    /* container tags (checked object of strings), or NULL */
     int chapters;                  /* input index to copy from, CHAPTERS_DEFAULT or CHAPTERS_NONE */

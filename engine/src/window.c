@@ -31,12 +31,14 @@ int outputs_check_windows(Job *job)
         const GraphOutput *g = &job->gout[i];
         const spec_output *so = g->ost->of->spec;
         char why[128], field[32];
-        if (so->duration_us >= 0 || so->end_us >= 0 || !graph_output_endless(job, g, why, sizeof(why)))
+        if (so->duration_us >= 0 || so->end_us >= 0 || g->ost->max_frames >= 0 ||
+            !graph_output_endless(job, g, why, sizeof(why)))
             continue;
         snprintf(field, sizeof(field), "outputs[%d]", g->ost->of->index);
         return fail(EXIT_MALFORMED_SPEC, field,
                     "%s: filter output [%s] never ends (%s), so the output would not either; "
-                    "set %s.duration or %s.end", field, g->label[0] ? g->label : "unlabelled", why, field, field);
+                    "set %s.duration, %s.end or %s.max_frames", field, g->label[0] ? g->label : "unlabelled", why,
+                    field, field, field);
     }
     return 0;
 }

@@ -109,13 +109,16 @@ def _check_mapping(value: Any, where: str) -> None:
 @dataclass
 class Input:
     """One input: a file ``path`` (or a ``concat`` list joined by stream copy), optionally a forced demuxer
-    ``format`` with demuxer ``options``, and a ``seek`` (``{"start": seconds, "mode": "fast"|"accurate"}``)."""
+    ``format`` with demuxer ``options``, a ``seek`` (``{"start": seconds, "mode": "fast"|"accurate"}``), and
+    forced decoders ``video_codec`` / ``audio_codec`` (like ffmpeg's ``-c:v`` before ``-i``)."""
 
     path: str | None = None
     format: str | None = None
     options: dict[str, str] | None = None
     concat: list[str] | None = None
     seek: dict[str, Any] | None = None
+    video_codec: str | None = None
+    audio_codec: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -139,6 +142,8 @@ class Input:
         _check_str(self.path, f"{where}.path", nonempty=True)
         _check_list_of_str(self.concat, f"{where}.concat", 'e.g. ["a.ts", "b.ts"]')
         _check_str(self.format, f"{where}.format")
+        _check_str(self.video_codec, f"{where}.video_codec", nonempty=True)
+        _check_str(self.audio_codec, f"{where}.audio_codec", nonempty=True)
         _check_options(self.options, f"{where}.options")
         _check_mapping(self.seek, f"{where}.seek")
         if self.seek is not None:
@@ -154,7 +159,8 @@ class Input:
 class Output:
     """One output file: which streams go in (``map``: ``"[label]"`` graph pads are encoded, ``"0:v"`` input
     streams are copied), codecs (an encoder name or ``"copy"``), encoder ``options``, the muxer, a time window
-    (``duration`` or ``end``), and metadata (container ``metadata``, ``chapters``, per-stream ``stream_metadata``)."""
+    (``duration`` or ``end``), ``max_frames`` per stream type (``{"video": 5}``, like ffmpeg's ``-frames:v``), and
+    metadata (container ``metadata``, ``chapters``, per-stream ``stream_metadata``)."""
 
     path: str
     map: list[str] | None = None
@@ -171,6 +177,7 @@ class Output:
     metadata: dict[str, str] | None = None
     chapters: str | int | None = None
     stream_metadata: dict[str, dict[str, Any]] | None = None
+    max_frames: dict[str, int] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -196,6 +203,12 @@ class Output:
         _check_options(self.options, f"{where}.options")
         _check_options(self.format_options, f"{where}.format_options")
         _check_options(self.metadata, f"{where}.metadata")
+        _check_mapping(self.max_frames, f"{where}.max_frames")
+        for kind, n in (self.max_frames or {}).items():
+            if kind not in ("video", "audio"):
+                raise _fail(f"{where}.max_frames", f"unknown key {kind!r}: 'video' or 'audio'")
+            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+                raise _fail(f"{where}.max_frames.{kind}", "must be a whole number of frames, at least 1")
         if self.bitstream_filters is not None and self.bitstream_filters != "none":
             _check_options(self.bitstream_filters, f"{where}.bitstream_filters")
         if self.duration is not None and self.end is not None:
