@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <libavcodec/version.h>
+#include <libavutil/opt.h>
+
 #include "confine.h"
 #include "errors.h"
 #include "input.h"
@@ -279,6 +282,26 @@ static int muxer_files_ok(const OutputFile *of)
                      f->averr == AVERROR(ENOENT) ? " (its directory does not exist)" : "");
 }
 
+
+/* Each encoded stream's "encoder" tag, as ffmpeg writes it: "Lavc<version> <encoder>",
+ * or "Lavc <encoder>" when the output or the encoder is bitexact (kept if the job
+ * set one). */
+static int tag_encoders(OutputFile *of)
+{
+    for (int j = 0; j < of->nb_streams; j++) {
+        const OutputStream *ost = of->streams[j];
+        char tag[64];
+        int bitexact;
+        if (ost->kind != OST_ENCODED || !ost->enc || !ost->st)
+            continue;
+        bitexact = (of->oc->flags & AVFMT_FLAG_BITEXACT) || (ost->enc->flags & AV_CODEC_FLAG_BITEXACT);
+        snprintf(tag, sizeof(tag), "%s %s", bitexact ? "Lavc" : LIBAVCODEC_IDENT, ost->codec->name);
+        if (av_dict_set(&ost->st->metadata, "encoder", tag, AV_DICT_DONT_OVERWRITE) < 0)
+            return fail_oom(NULL);
+    }
+    return 0;
+}
+
 static int open_file(OutputFile *of)
 {
     AVFormatContext *oc = of->oc;
@@ -313,6 +336,17 @@ static int open_file(OutputFile *of)
         return fail_oom(NULL);
     }
     errlog_reset();
+    /* The generic muxer options first (what avformat_write_header would do),
+     * so the encoder tags can follow the output's bitexact flag. */
+    if ((ret = av_opt_set_dict(oc, &opts)) < 0) {
+        av_dict_free(&opts);
+        snprintf(field, sizeof(field), "outputs[%d].format_options", of->index);
+        return fail_av(EXIT_MALFORMED_SPEC, ret, field, "%s", field);
+    }
+    if (tag_encoders(of) < 0) {
+        av_dict_free(&opts);
+        return -1;
+    }
     ret = avformat_write_header(oc, &opts); /* may return 1 on success */
     if (muxer_files_ok(of) < 0) {
         av_dict_free(&opts);

@@ -1,0 +1,172 @@
+"""Read FATE's test definitions from FFmpeg's ``tests/fate/*.mak``: each test's command, its ``SRC`` and the
+configure components the Makefile makes it depend on.
+
+Only what FATE's make rules say is used. The subset of GNU make understood here: line continuations; rules
+``fate-NAME: CMD = ...``, ``fate-NAME: SRC = ...`` and ``$(LIST): SRC = ...``; lists ``FATE_X-$(call MACRO, ...)
++= names`` and ``FATE_X-$(CONFIG_Y) += names`` (the components each name needs); ``$(addprefix p, a b)``. Tests
+whose command is a pattern rule (``fate-x-%``) are expanded from the names their lists add.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# The component macros of tests/Makefile: name -> argument slots (suffix added to each word of the slot, or "" for
+# raw CONFIG names), plus what each always adds. first/last: only the first/last word of that slot.
+_MACROS: dict[str, tuple[list[tuple[str, str]], list[str]]] = {
+    "ALLYES": ([("", "all")], []),
+    "DEMDEC": ([("_DEMUXER", "all"), ("_DECODER", "all"), ("", "all")], ["FILE_PROTOCOL"]),
+    "ENCMUX": ([("_ENCODER", "all"), ("_MUXER", "all"), ("", "all")], []),
+    "DEMMUX": ([("_DEMUXER", "all"), ("_MUXER", "all"), ("", "all")], ["FILE_PROTOCOL"]),
+    "FRAMEMD5": ([("_DEMUXER", "all"), ("_DECODER", "all"), ("", "all")],
+                 ["PCM_S16LE_ENCODER", "RAWVIDEO_ENCODER", "FRAMEMD5_MUXER", "FILE_PROTOCOL"]),
+    "FRAMECRC": ([("_DEMUXER", "all"), ("_DECODER", "all"), ("", "all")],
+                 ["PCM_S16LE_ENCODER", "RAWVIDEO_ENCODER", "FRAMECRC_MUXER", "FILE_PROTOCOL"]),
+    "CRC": ([("_DEMUXER", "all"), ("_DECODER", "all"), ("", "all")],
+            ["PCM_S16LE_ENCODER", "RAWVIDEO_ENCODER", "CRC_MUXER", "FILE_PROTOCOL"]),
+    "PCM": ([("_DEMUXER", "all"), ("_DECODER", "all"), ("", "all")],
+            ["FILE_PROTOCOL", "PCM_S16LE_ENCODER", "PCM_S16LE_MUXER"]),
+    "FILTERFRAMECRC": ([("_FILTER", "all"), ("", "all")], ["PCM_S16LE_ENCODER", "RAWVIDEO_ENCODER", "FRAMECRC_MUXER"]),
+    "FILTERDEMDEC": ([("_FILTER", "all"), ("_DEMUXER", "all"), ("_DECODER", "all"), ("", "all")],
+                     ["PCM_S16LE_ENCODER", "RAWVIDEO_ENCODER", "FRAMECRC_MUXER", "FILE_PROTOCOL"]),
+    "FILTERDEMDECENCMUX": ([("_FILTER", "all"), ("_DEMUXER", "all"), ("_DECODER", "all"), ("_ENCODER", "all"),
+                            ("_MUXER", "all"), ("", "all")], ["FILE_PROTOCOL"]),
+    "ENCDEC": ([("_ENCODER", "first"), ("_MUXER", "first"), ("", "all")], ["FILE_PROTOCOL"]),
+    "ENCDEC2": ([("_ENCODER", "first"), ("_ENCODER", "first"), ("_MUXER", "first"), ("", "all")],
+                ["FILE_PROTOCOL"]),
+    "TRANSCODE": ([("_ENCODER", "first"), ("_MUXER", "first"), ("", "all")],
+                  ["FILE_PROTOCOL", "RAWVIDEO_ENCODER", "PCM_S16LE_ENCODER", "FRAMECRC_MUXER"]),
+    "REMUX": ([("_MUXER", "first"), ("", "all")], ["FILE_PROTOCOL", "FRAMECRC_MUXER"]),
+    "PARSERDEMDEC": ([("_PARSER", "all"), ("_DEMUXER", "all"), ("_DECODER", "all"), ("", "all")], ["FILE_PROTOCOL"]),
+}
+# ENCDEC-style macros also need the decoder/demuxer of the last word of their slots.
+_LAST_EXTRA = {"ENCDEC": [(0, "_DECODER"), (1, "_DEMUXER")], "ENCDEC2": [(0, "_DECODER"), (1, "_DECODER"),
+               (2, "_DEMUXER")], "TRANSCODE": [(0, "_DECODER"), (1, "_DEMUXER")], "REMUX": [(0, "_DEMUXER")]}
+
+
+@dataclass
+class FateTest:
+    """One FATE test as its .mak file defines it."""
+
+    name: str  # without the "fate-" prefix
+    cmd: str
+    mak: str
+    src: str | None = None
+    vars: dict[str, str] = field(default_factory=dict)
+    components: list[str] | None = None  # CONFIG names; None when no list names the test
+
+
+def _join_lines(text: str) -> list[str]:
+    return re.sub(r"\\\n", " ", text).splitlines()
+
+
+def _expand_addprefix(text: str) -> str:
+    def one(m: re.Match[str]) -> str:
+        prefix, words = m.group(1).strip(), m.group(2).split()
+        return " ".join(prefix + w for w in words)
+
+    while "$(addprefix" in text:
+        new = re.sub(r"\$\(addprefix\s+([^,()]+),\s*([^()]*)\)", one, text)
+        if new == text:
+            break
+        text = new
+    return text
+
+
+def _split_args(text: str) -> list[str]:
+    return [a.strip() for a in text.split(",")]
+
+
+def components_of(condition: str) -> list[str] | None:
+    """The CONFIG names a list's condition needs: ``$(call FRAMECRC, WAV, PCM_S16LE)``, ``$(CONFIG_X)``, ..."""
+    m = re.fullmatch(r"\$\(call\s+(\w+)\s*,(.*)\)", condition.strip())
+    if m and m.group(1) in _MACROS:
+        slots, always = _MACROS[m.group(1)]
+        args = _split_args(m.group(2))
+        out: list[str] = []
+        for i, (suffix, which) in enumerate(slots):
+            words = args[i].split() if i < len(args) else []
+            if which == "first":
+                words = words[:1]
+            out += [w + suffix for w in words if not w.startswith("$")]
+        for i, suffix in _LAST_EXTRA.get(m.group(1), []):
+            words = args[i].split() if i < len(args) else []
+            out += [words[-1] + suffix] if words else []
+        return out + always
+    m = re.fullmatch(r"\$\(CONFIG_(\w+)\)", condition.strip())
+    if m:
+        return [m.group(1)]
+    if condition.strip() == "yes":
+        return []
+    return None
+
+
+def parse(directory: Path) -> dict[str, FateTest]:
+    """Every test with a command in ``directory``'s .mak files, by name (without ``fate-``)."""
+    tests: dict[str, FateTest] = {}
+    lists: dict[str, list[str]] = {}  # list variable (FATE_X-yes) -> test names
+    includes: dict[str, list[str]] = {}  # list variable -> the list variables it adds
+    needs: dict[str, list[str]] = {}
+    patterns: list[tuple[str, str, str]] = []  # (prefix, cmd, mak) of fate-prefix%: CMD = ...
+    srcs: list[tuple[str, str]] = []  # (target, SRC)
+    other_vars: list[tuple[str, str, str]] = []  # (target, var, value)
+    for mak in sorted(directory.glob("*.mak")):
+        for line in _join_lines(mak.read_text(errors="replace")):
+            line = _expand_addprefix(line.strip())
+            m = re.match(r"^(FATE_[\w]+)-(.+?)\s*\+=\s*(.*)$", line)
+            if m:
+                names = [n.removeprefix("fate-") for n in m.group(3).split() if n.startswith("fate-")]
+                lists.setdefault(f"{m.group(1)}-yes", []).extend(names)
+                for ref in re.findall(r"\$\((FATE_[\w]+)-[^)]*\)", m.group(3)):  # a list of lists
+                    includes.setdefault(f"{m.group(1)}-yes", []).append(f"{ref}-yes")
+                comps = components_of(m.group(2))
+                for n in names:
+                    if comps is not None:
+                        needs.setdefault(n, []).extend(comps)
+                continue
+            m = re.match(r"^(\S+?):\s*(CMD|SRC|\w+)\s*=\s*(.*)$", line)
+            if not m:
+                continue
+            target, var, value = m.groups()
+            if var == "CMD":
+                if target.startswith("fate-") and "%" in target:
+                    patterns.append((target.removeprefix("fate-").split("%")[0], value, mak.name))
+                elif target.startswith("fate-") and "$" not in target:
+                    tests[target.removeprefix("fate-")] = FateTest(target.removeprefix("fate-"), value, mak.name)
+            elif var == "SRC":
+                srcs.append((target, value))
+            else:
+                other_vars.append((target, var, value))
+    def members(var: str, seen: frozenset[str] = frozenset()) -> list[str]:
+        out = list(lists.get(var, []))
+        for inner in includes.get(var, []):
+            if inner not in seen:
+                out += members(inner, seen | {var})
+        return out
+
+    listed = {n for names in lists.values() for n in names}
+    for prefix, cmd, mak_name in patterns:
+        for n in sorted(listed):
+            if n.startswith(prefix) and n not in tests:
+                tests[n] = FateTest(n, cmd, mak_name)
+
+    def targets(target: str) -> list[str]:
+        m = re.fullmatch(r"\$\((FATE_[\w-]+)\)", target)
+        if m:
+            return members(m.group(1))
+        return [target.removeprefix("fate-")] if target.startswith("fate-") else []
+
+    for target, value in srcs:
+        for n in targets(target):
+            if n in tests:
+                tests[n].src = value
+    for target, var, value in other_vars:
+        for n in targets(target):
+            if n in tests:
+                tests[n].vars[var] = value
+    for n, t in tests.items():
+        if n in needs:
+            t.components = sorted(set(needs[n]))
+    return tests

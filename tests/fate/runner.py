@@ -1,0 +1,207 @@
+"""Run FATE tests through afmpeg and compare with FFmpeg's references; write a machine-readable report.
+
+For each selected test: its components (from FATE's make rules) must be in the module, else it is
+``not-applicable`` naming what is missing; its command must translate to a job (``translate.py``), else it is
+``untranslated`` naming why; the job runs on the FATE work directory (``inputs.py``) through
+:class:`afmpeg.Runtime`; the output is compared line by line with ``tests/ref/fate/<name>``. An engine answer
+that a component is missing (``UnsupportedFeature``) is ``not-applicable`` too, with the engine's words.
+
+Run it by hand (the pytest suite in test_fate.py does the same and checks the floor)::
+
+    .venv/bin/python -m tests.fate.runner [--module build/afmpeg-engine-lgpl-full.wasm] [--report FILE] [-k TEXT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import afmpeg
+
+from . import inputs, makefiles
+from .translate import COMMANDS, Untranslatable, translate
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_MODULE = REPO / "build" / "afmpeg-engine-lgpl-full.wasm"
+# The FATE families this suite selects (test name prefixes), per the issue: filters, swresample, codec round
+# trips, muxers.
+FAMILIES = ("filter-", "swr-", "vsynth1-", "acodec-", "lavf-", "pixfmt", "source", "api-")
+# Components every build has, or that FATE needs only for its own plumbing (we write files, not pipes).
+# LAVFI_INDEV: "-f lavfi -i GRAPH" becomes part of the job's own filter graph.
+ALWAYS = {"FILE_PROTOCOL", "PIPE_PROTOCOL", "AVCODEC", "AVFORMAT", "AVFILTER", "SWSCALE", "SWRESAMPLE", "LAVFI_INDEV"}
+_KINDS = {"_FILTER": "filter", "_DECODER": "decoder", "_ENCODER": "encoder", "_MUXER": "muxer",
+          "_DEMUXER": "demuxer", "_PARSER": "parser", "_BSF": "bsf", "_PROTOCOL": "protocol", "_INDEV": "indev",
+          "_OUTDEV": "outdev"}
+
+
+@dataclass
+class Outcome:
+    """One test's result: ``pass``, ``fail``, ``not-applicable`` or ``untranslated``, and why."""
+
+    name: str
+    status: str
+    reason: str = ""
+    seconds: float = 0.0
+
+
+def _available(module: Path) -> set[str]:
+    """The CONFIG names a module has: its allowlist (from its provenance) in configure's spelling."""
+    prov = json.loads(module.with_name(module.name + ".provenance.json").read_text())
+    have = set(ALWAYS)
+    for kind, names in prov["allowlist"].items():
+        suffix = {"bsf": "BSF"}.get(kind, kind.upper())
+        have |= {f"{n.upper()}_{suffix}" for n in names}
+    return have
+
+
+def missing_components(test: makefiles.FateTest, have: set[str]) -> list[str]:
+    return [c for c in test.components or [] if c not in have]
+
+
+def _component_text(config: str) -> str:
+    for suffix, kind in _KINDS.items():
+        if config.endswith(suffix):
+            return f"{kind} {config[: -len(suffix)].lower()}"
+    return config
+
+
+def _lines(text: str) -> list[str]:
+    return [ln.rstrip() for ln in text.replace("\r\n", "\n").splitlines()]
+
+
+class Runner:
+    """Runs selected FATE tests on one engine module."""
+
+    def __init__(self, module: Path = DEFAULT_MODULE) -> None:
+        self.module = module
+        self.work = inputs.prepare()
+        self.src = inputs.fate_sources(self.work)
+        self.tests = makefiles.parse(self.src / "fate")
+        self.have = _available(module)
+        self.runtime = afmpeg.Runtime(module, fs=str(self.work))
+        self._types: dict[str, set[str]] = {}
+
+    def selected(self, families: tuple[str, ...] = FAMILIES) -> list[makefiles.FateTest]:
+        """The sample-free tests of the families whose command is one we compare (framecrc/framemd5)."""
+        out = []
+        for t in sorted(self.tests.values(), key=lambda t: t.name):
+            if not t.name.startswith(families) or not (self.src / "ref" / "fate" / t.name).is_file():
+                continue
+            if "TARGET_SAMPLES" in t.cmd or "TARGET_SAMPLES" in (t.src or ""):
+                continue  # needs the FATE sample suite: not sample-free
+            out.append(t)
+        return out
+
+    def _stream_types(self, spec: dict[str, Any]) -> set[str]:
+        key = json.dumps(spec, sort_keys=True)
+        if key not in self._types:
+            job = {"op": "probe", "inputs": [{k: v for k, v in spec.items() if k in ("path", "format", "options")}]}
+            answer = self.runtime.call(job)
+            probed = (answer.get("inputs") or [{}])[0]
+            if probed.get("error"):
+                raise RuntimeError(f"input {spec['path']}: {probed['error']}")
+            streams = probed.get("streams") or []
+            self._types[key] = {s.get("type") for s in streams if s.get("type")}
+        return self._types[key]
+
+    def run_one(self, test: makefiles.FateTest) -> Outcome:
+        t0 = time.perf_counter()
+        missing = missing_components(test, self.have)
+        if missing:
+            return Outcome(test.name, "not-applicable", "not in the module: " + ", ".join(map(_component_text,
+                                                                                               missing)))
+        variables = {"TARGET_PATH": ".", **{k: v.replace("$(TARGET_PATH)", ".") for k, v in test.vars.items()}}
+        if test.src:
+            variables["SRC"] = test.src.replace("$(TARGET_PATH)", ".")
+        try:
+            job, muxer = translate(test.name, test.cmd, variables, self._stream_types)
+        except Untranslatable as exc:
+            return Outcome(test.name, "untranslated", str(exc))
+        except (ValueError, IndexError) as exc:
+            return Outcome(test.name, "untranslated", f"unreadable command ({exc})")
+        except RuntimeError as exc:
+            return Outcome(test.name, "fail", str(exc))
+        job = _with_output_dir(job)
+        try:
+            self.runtime.run(job)
+        except afmpeg.UnsupportedFeature as exc:
+            return Outcome(test.name, "not-applicable", f"engine: {exc.message}", time.perf_counter() - t0)
+        except afmpeg.Error as exc:
+            return Outcome(test.name, "fail", f"{type(exc).__name__}: {exc.message}", time.perf_counter() - t0)
+        result_file = self.work / job["outputs"][0]["path"]
+        if muxer == "nut":  # video_filter: "<label padded to 20> <md5 of the file>"
+            label = test.name.removeprefix("filter-")
+            got = [f"{label:<20}{hashlib.md5(result_file.read_bytes()).hexdigest()}"]
+        else:
+            got = _lines(result_file.read_text(errors="replace"))
+        result_file.unlink()
+        want = _lines((self.src / "ref" / "fate" / test.name).read_text(errors="replace"))
+        seconds = time.perf_counter() - t0
+        if got == want:
+            return Outcome(test.name, "pass", "", seconds)
+        return Outcome(test.name, "fail", _first_difference(got, want), seconds)
+
+
+def _with_output_dir(job: dict[str, Any]) -> dict[str, Any]:
+    """Outputs go to ``out/`` of the work directory (the inputs' tree stays as generated)."""
+    for o in job["outputs"]:
+        o["path"] = f"out/{o['path']}"
+    return job
+
+
+def _first_difference(got: list[str], want: list[str]) -> str:
+    for i, (a, b) in enumerate(zip(got, want, strict=False)):
+        if a != b:
+            return f"line {i + 1}: got {a!r}, reference {b!r}"
+    return f"{len(got)} lines, reference has {len(want)}"
+
+
+def run(module: Path = DEFAULT_MODULE, only: str | None = None) -> dict[str, Any]:
+    """Run the selection and return the report (``tests`` list plus ``counts``)."""
+    runner = Runner(module)
+    (runner.work / "out").mkdir(exist_ok=True)
+    outcomes = []
+    for test in runner.selected():
+        if only and only not in test.name:
+            continue
+        if test.cmd.split()[0] not in COMMANDS:
+            outcomes.append(Outcome(test.name, "untranslated", f"command {test.cmd.split()[0]!r}"))
+            continue
+        outcomes.append(runner.run_one(test))
+    counts = Counter(o.status for o in outcomes)
+    return {
+        "module": module.name,
+        "ffmpeg": "9.0.2",
+        "counts": dict(sorted(counts.items())),
+        "tests": [asdict(o) for o in outcomes],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    ap.add_argument("--module", type=Path, default=DEFAULT_MODULE)
+    ap.add_argument("--report", type=Path, default=REPO / "build" / "fate-report.json")
+    ap.add_argument("-k", dest="only", help="only tests whose name contains this")
+    ap.add_argument("-v", "--verbose", action="store_true", help="print every failure")
+    args = ap.parse_args(argv)
+    report = run(args.module, args.only)
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    args.report.write_text(json.dumps(report, indent=1) + "\n")
+    if args.verbose:
+        for t in report["tests"]:
+            if t["status"] != "pass":
+                print(f"{t['status']:15} {t['name']}: {t['reason']}")
+    print(json.dumps(report["counts"]), f"report: {args.report}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

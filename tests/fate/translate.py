@@ -1,0 +1,316 @@
+"""Turn a FATE command (``framecrc -i $(SRC) -af ...``) into one afmpeg job spec.
+
+FATE runs ``ffmpeg`` with ``-nostdin -nostats -noauto_conversion_filters -threads 1`` plus the test's arguments,
+and ``framecrc``/``framemd5`` append ``-bitexact -f framecrc -``. The job says the same in our vocabulary:
+inputs (``format``, ``options``, ``seek``, forced decoders), one filtergraph (``-lavfi``/``-filter_complex``, or
+the ``-vf``/``-af`` chains on input 0's streams), one output with the codecs, encoder and muxer options,
+``duration`` (``-t``), ``max_frames`` (``-frames:v``/``-frames:a``), and the output pixel/sample format as a
+final ``format``/``aformat`` filter (what ffmpeg itself appends to the graph for ``-pix_fmt``/``-sample_fmt``).
+
+A command using something this translation does not express raises :class:`Untranslatable` naming it: such a test
+is reported as such, never run half-right.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+from typing import Any
+
+# Commands whose output is the muxer named here, written to a file we compare with the reference.
+COMMANDS = {"framecrc": "framecrc", "framemd5": "framemd5", "video_filter": "nut"}
+# fate-run.sh's video_filter: 5 frames of the vsynth1 pgmyuv sequence through a filter chain, muxed to nut, the
+# file's MD5 printed after the test's label.
+_VIDEO_FILTER = ["-f", "image2", "-c:v", "pgmyuv", "-flags", "+bitexact", "-i", "{TARGET_PATH}/tests/vsynth1/%02d.pgm",
+                 "-flags", "+bitexact", "-sws_flags", "+accurate_rnd+bitexact", "-fflags", "+bitexact"]
+
+# Options that take a value and change nothing for a job (FATE's run context, or what our engine does anyway).
+_IGNORED_WITH_VALUE = {"-threads", "-filter_threads", "-thread_type", "-dec_threads", "-cpuflags", "-hwaccel"}
+# -dct fastint: FATE's encoder option for DCT-based encoders; with rawvideo/pcm output it changes nothing.
+_IGNORED_WITH_VALUE |= {"-dct"}
+_IGNORED_FLAGS = {"-nostdin", "-nostats", "-noauto_conversion_filters", "-auto_conversion_filters", "-y",
+                  "-bitexact", "-hide_banner"}
+
+
+class Untranslatable(Exception):
+    """The command uses something the job vocabulary (or this translation) does not express."""
+
+
+@dataclass
+class _File:
+    opts: list[tuple[str, str | None]] = field(default_factory=list)
+    path: str = ""
+
+
+def _expand(cmd: str, variables: dict[str, str], test: str) -> str:
+    def var(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name in variables:
+            return variables[name]
+        raise Untranslatable(f"make variable $({name})")
+
+    # $(word 4, $(subst -, ,$(@))): the 4th dash-separated word of "fate-<test>"
+    def word(m: re.Match[str]) -> str:
+        words = f"fate-{test}".split("-")
+        n = int(m.group(1))
+        return words[n - 1] if n <= len(words) else ""
+
+    cmd = re.sub(r"\$\(word\s+(\d+),\s*\$\(subst\s+-,\s*,\s*\$\(@\)\)\)", word, cmd)
+    cmd = re.sub(r"\$\(@:fate-[\w-]*?%=%\)", lambda m: test.split("-")[-1], cmd)
+    if "$(" in cmd:
+        cmd = re.sub(r"\$\((\w+)\)", var, cmd)
+    if "$" in cmd:
+        raise Untranslatable("make function in the command")
+    return cmd
+
+
+_TAKES_VALUE = {
+    "-i", "-f", "-c", "-c:v", "-c:a", "-codec", "-codec:v", "-codec:a", "-vcodec", "-acodec", "-lavfi",
+    "-filter_complex", "-vf", "-af", "-filter:v", "-filter:a", "-pix_fmt", "-sample_fmt", "-ar", "-ac", "-t",
+    "-ss", "-frames:v", "-frames:a", "-vframes", "-aframes", "-frames", "-map", "-sws_flags", "-flags", "-fflags",
+    "-s", "-r", "-channel_layout", "-ch_layout", "-b:v", "-b:a", "-qscale", "-q:v", "-q:a", "-g", "-bf",
+    "-compression_level", "-dct", "-idct", "-mbd", "-trellis", "-flags:v", "-flags:a", "-b", "-ab",
+    "-strict", "-profile:v", "-level", "-coder", "-pred", "-context", "-slices", "-af:a", "-vtag", "-atag",
+    "-max_muxing_queue_size", "-aq", "-write_bext", "-time_base",
+}
+
+
+def split_files(args: list[str]) -> tuple[list[_File], _File, list[tuple[str, str | None]]]:
+    """ffmpeg's command line: (inputs, the output's options, global options). Options go to the next file."""
+    inputs: list[_File] = []
+    pending: list[tuple[str, str | None]] = []
+    glob: list[tuple[str, str | None]] = []
+    it = iter(args)
+    for a in it:
+        if a in _IGNORED_FLAGS:
+            continue
+        if a in _IGNORED_WITH_VALUE:
+            next(it, None)
+            continue
+        if a in ("-lavfi", "-filter_complex", "-sws_flags", "-map"):
+            glob.append((a, next(it, None)))
+            continue
+        if a == "-i":
+            inputs.append(_File(pending, next(it, "")))
+            pending = []
+            continue
+        if not a.startswith("-") or a == "-":
+            raise Untranslatable(f"output file argument {a!r}")
+        if a.startswith("-/"):
+            raise Untranslatable(f"option read from a file ({a})")
+        if a in _TAKES_VALUE:
+            pending.append((a, next(it, None)))
+        elif a in ("-vn", "-an", "-sn", "-dn", "-shortest", "-copyts", "-start_at_zero"):
+            pending.append((a, None))
+        else:
+            raise Untranslatable(f"option {a}")
+    return inputs, _File(pending), glob
+
+
+def _codec_key(opt: str) -> str | None:
+    if opt in ("-c:v", "-codec:v", "-vcodec"):
+        return "video"
+    if opt in ("-c:a", "-codec:a", "-acodec"):
+        return "audio"
+    if opt in ("-c", "-codec"):
+        return "both"
+    return None
+
+
+def _input_spec(f: _File, index: int) -> tuple[dict[str, Any] | None, str | None]:
+    """(input spec, or None for a lavfi source; the lavfi graph when it is one)."""
+    spec: dict[str, Any] = {"path": f.path}
+    fmt = None
+    options: dict[str, str] = {}
+    for opt, value in f.opts:
+        if value is None:
+            raise Untranslatable(f"input option {opt} without a value")
+        key = _codec_key(opt)
+        if opt == "-f":
+            fmt = value
+        elif key in ("video", "audio"):
+            spec[f"{key}_codec"] = value
+        elif opt == "-ss":
+            spec["seek"] = {"start": float(value or 0), "mode": "accurate"}
+        elif opt == "-r":
+            options["framerate"] = value or ""
+        elif opt == "-s":
+            options["video_size"] = value or ""
+        elif opt == "-pix_fmt":
+            options["pixel_format"] = value or ""
+        elif opt == "-ar":
+            options["sample_rate"] = value or ""
+        elif opt == "-ac":
+            options["ch_layout"] = {"1": "mono", "2": "stereo"}.get(value or "", f"{value}c")
+        elif opt in ("-channel_layout", "-ch_layout"):
+            options["ch_layout"] = value or ""
+        elif opt in ("-flags", "-idct"):
+            pass  # decoder flags (bitexact, simple IDCT): our decoders run single-threaded C code already
+        else:
+            raise Untranslatable(f"input option {opt}")
+    if "ch_layout" in options and not fmt:
+        raise Untranslatable("-channel_layout on a demuxed input (it overrides the decoder's layout)")
+    if fmt == "lavfi":
+        if options or len(spec) > 1:
+            raise Untranslatable("options on a lavfi input")
+        return None, f.path
+    if fmt:
+        spec["format"] = fmt
+    if options:
+        spec["options"] = options
+    return spec, None
+
+
+def translate(test: str, cmd: str, variables: dict[str, str],
+              stream_types: Any = None) -> tuple[dict[str, Any], str]:
+    """The job for FATE test ``test`` whose command is ``cmd``, and the output format (``framecrc``/``framemd5``).
+
+    ``variables`` gives the make variables (``SRC``, ``TARGET_PATH``, ...) as paths in the job's filesystem;
+    ``stream_types(input_spec)`` says which stream types (``{"video", "audio"}``) an input has, for commands
+    without a graph (ffmpeg then takes the input's best video and audio stream).
+    """
+    words = shlex.split(_expand(cmd, variables, test))
+    if not words or words[0] not in COMMANDS:
+        raise Untranslatable(f"command {words[0] if words else '(empty)'!r}")
+    muxer = COMMANDS[words[0]]
+    if words[0] == "video_filter":
+        if len(words) < 2:
+            raise Untranslatable("video_filter without filters")
+        base = [w.replace("{TARGET_PATH}", variables.get("TARGET_PATH", ".")) for w in _VIDEO_FILTER]
+        words = [words[0], *base, "-vf", words[1], "-c:v", "rawvideo", "-frames:v", "5", *words[2:]]
+    files, out, glob = split_files(words[1:])
+
+    inputs: list[dict[str, Any]] = []
+    sources: list[str] = []  # lavfi inputs, as graph chains
+    for i, f in enumerate(files):
+        spec, graph = _input_spec(f, i)
+        if graph is not None:
+            sources.append(graph)
+        else:
+            inputs.append(spec)  # type: ignore[arg-type]
+    if sources and inputs:
+        raise Untranslatable("lavfi inputs mixed with files")
+
+    output: dict[str, Any] = {"path": f"out.{muxer}", "format": muxer}
+    options: dict[str, str] = {"flags": "+bitexact"}
+    format_options: dict[str, str] = {"fflags": "+bitexact"}
+    vf: list[str] = []
+    af: list[str] = []
+    pix_fmt = sample_fmt = None
+    rate = channels = None
+    max_frames: dict[str, int] = {}
+    no_video = no_audio = False
+    for opt, value in out.opts:
+        key = _codec_key(opt)
+        if key == "both":
+            output["video_codec"] = output["audio_codec"] = value
+        elif key:
+            output[f"{key}_codec"] = value
+        elif opt in ("-vf", "-filter:v"):
+            vf.append(value or "")
+        elif opt in ("-af", "-filter:a", "-af:a"):
+            af.append(value or "")
+        elif opt == "-pix_fmt":
+            pix_fmt = value
+        elif opt == "-sample_fmt":
+            sample_fmt = value
+        elif opt == "-ar":
+            rate = value
+        elif opt == "-ac":
+            channels = value
+        elif opt == "-t":
+            output["duration"] = float(value or 0)
+        elif opt in ("-frames:v", "-vframes", "-frames"):
+            max_frames["video"] = int(value or 0)
+        elif opt in ("-frames:a", "-aframes"):
+            max_frames["audio"] = int(value or 0)
+        elif opt == "-vn":
+            no_video = True
+        elif opt == "-an":
+            no_audio = True
+        elif opt in ("-flags", "-flags:v", "-flags:a"):
+            options[opt.lstrip("-")] = (value or "") + "+bitexact" if opt == "-flags" else value or ""
+        elif opt == "-fflags":
+            format_options["fflags"] = (value or "") + "+bitexact"
+        elif opt in ("-b:v", "-b:a", "-g", "-bf", "-dct", "-idct", "-mbd", "-trellis", "-compression_level",
+                     "-strict", "-coder", "-pred", "-context", "-slices", "-qscale", "-q:v", "-q:a", "-b", "-ab",
+                     "-aq"):
+            name = {"-q:v": "qscale:v", "-q:a": "qscale:a", "-ab": "b:a", "-aq": "qscale:a"}.get(opt, opt[1:])
+            options[name] = value or ""
+        else:
+            raise Untranslatable(f"output option {opt}")
+    if max_frames:
+        output["max_frames"] = max_frames
+
+    graph = dict(glob).get("-lavfi") or dict(glob).get("-filter_complex")
+    maps = [v for k, v in glob if k == "-map"]
+    sws = dict(glob).get("-sws_flags")
+    chains: list[str] = []
+    labels: list[str] = []
+    if graph is not None and (vf or af):
+        raise Untranslatable("-vf/-af with -filter_complex")
+    if sources:
+        if graph is not None:
+            raise Untranslatable("a lavfi input with -filter_complex")
+        if len(sources) > 1:
+            raise Untranslatable("several lavfi inputs")
+        graph = sources[0]
+        if vf or af:  # the lavfi source is either video or audio: its chain continues with the filters
+            graph = f"{graph},{','.join(vf + af)}"
+            vf, af = [], []
+    if graph is not None:
+        if maps:
+            if any(not (m.startswith("[") and m.endswith("]")) for m in maps):
+                raise Untranslatable("-map of an input stream with a filter graph")
+            labels = [m[1:-1] for m in maps]
+            body = graph
+        elif re.search(r"\[[^\]]+\]\s*$", graph):
+            raise Untranslatable("a labelled graph output without -map")
+        else:
+            labels = ["out0"]
+            body = f"{graph}[out0]"
+        chains.append(body)
+    else:
+        if not inputs:
+            raise Untranslatable("no input")
+        if maps:
+            raise Untranslatable("-map without a filter graph")
+        types = stream_types(inputs[0]) if stream_types else {"video", "audio"}
+        no_video = no_video or "video" not in types
+        no_audio = no_audio or "audio" not in types
+        if not no_video:
+            chains.append(f"[0:v]{','.join(vf) or 'null'}[vout]")
+            labels.append("vout")
+        if not no_audio:
+            chains.append(f"[0:a]{','.join(af) or 'anull'}[aout]")
+            labels.append("aout")
+    # the output formats ffmpeg appends to the graph (with auto conversion off, exactly these filters)
+    tails = {}
+    if pix_fmt:
+        tails["v"] = f"format=pix_fmts={pix_fmt}"
+    audio_fmt = [f"sample_fmts={sample_fmt}"] if sample_fmt else []
+    audio_fmt += [f"sample_rates={rate}"] if rate else []
+    audio_fmt += [f"channel_layouts={ {'1': 'mono', '2': 'stereo'}.get(channels or '', channels)}"] if channels else []
+    if audio_fmt:
+        tails["a"] = "aformat=" + ":".join(audio_fmt)
+    text = ";".join(chains)
+    if tails:
+        for i, label in enumerate(labels):
+            kind = "v" if label == "vout" or ("a" not in tails) else "a" if label == "aout" else None
+            if kind is None or kind not in tails:
+                if len(tails) == 1 and len(labels) == 1:
+                    kind = next(iter(tails))
+                else:
+                    raise Untranslatable("output formats with several graph outputs")
+            text += f";[{label}]{tails[kind]}[{label}_f]"
+            labels[i] = f"{label}_f"
+    if sws:
+        text = f"sws_flags={sws};{text}"
+    job: dict[str, Any] = {"op": "process", "version": 9, "filter": text, "outputs": [output]}
+    if inputs:
+        job["inputs"] = inputs
+    output["map"] = [f"[{label}]" for label in labels]
+    output["options"] = options
+    output["format_options"] = format_options
+    return job, muxer
