@@ -154,6 +154,11 @@ int encode_open(Job *job, OutputStream *ost, unsigned char *consumed)
         av_dict_free(&opts);
         return fail_av(EXIT_FAILURE_PROCESSING, ret, field, "opening encoder %s for [%s]", ost->codec->name, ost->label);
     }
+    /* Frames carry their durations (set in encode_frame, in the encoder's time
+     * base): packets get them, so a padded last audio frame ends where the
+     * audio does (ffmpeg sets this flag too). Read at each send, so setting it
+     * after the options cannot be undone by an absolute "flags" value. */
+    enc->flags |= AV_CODEC_FLAG_FRAME_DURATION;
     /* An option counts as used if some encoder it was given took it. */
     e = NULL;
     for (int i = 0; (e = av_dict_iterate(of->spec->options, e)); i++)

@@ -51,13 +51,14 @@ def prepare() -> Path:
     """The FATE work directory, ready: ``<it>/tests/...`` as in an FFmpeg build tree, inputs generated."""
     tarball, top = ffmpeg_tarball()
     work = build_cache() / f"fate-{hashlib.sha256(tarball.name.encode()).hexdigest()[:12]}"
-    done = work / ".ready-4"
+    done = work / ".ready-5"
     if done.exists():
         return work
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     with tarfile.open(tarball) as tf:
-        members = [m for m in tf.getmembers() if m.name.startswith(f"{top}/tests/")]
+        wanted = (f"{top}/tests/", f"{top}/libavutil/", f"{top}/compat/")  # libavutil: tiny_psnr's headers
+        members = [m for m in tf.getmembers() if m.name.startswith(wanted)]
         tf.extractall(work / "src", members=members, filter="data")
     src = work / "src" / top / "tests"
     tests = work / "tests"
@@ -69,6 +70,13 @@ def prepare() -> Path:
     gen.mkdir()
     _zig_cc(str(src / "audiogen.c"), "-o", str(gen / "audiogen"), "-lm")
     _zig_cc(str(src / "videogen.c"), "-o", str(gen / "videogen"), "-lm")
+    # tiny_psnr (FATE's comparison of decoded output with its source) needs two generated headers: empty
+    # config.h, and avconfig.h for a little-endian host
+    (gen / "include" / "libavutil").mkdir(parents=True)
+    (gen / "include" / "config.h").write_text("")
+    (gen / "include" / "libavutil" / "avconfig.h").write_text(
+        "#define AV_HAVE_BIGENDIAN 0\n#define AV_HAVE_FAST_UNALIGNED 1\n")
+    _zig_cc(f"-I{gen / 'include'}", f"-I{src.parent}", str(src / "tiny_psnr.c"), "-o", str(gen / "tiny_psnr"), "-lm")
     run = {"cwd": work, "check": True, "capture_output": True}
     # every tests/data/asynth-<rate>-<channels>.wav a test names
     named = {m for mak in (src / "fate").glob("*.mak") for m in re.findall(r"asynth-(\d+)-(\d+)\.wav", mak.read_text())}
@@ -80,6 +88,13 @@ def prepare() -> Path:
     subprocess.run([str(gen / "videogen"), "tests/data/vsynth1.yuv"], **run)  # type: ignore[arg-type]
     done.write_text("ok\n")
     return work
+
+
+def tiny_psnr(work: Path, reference: Path, decoded: Path, unit: str, shift: str) -> str:
+    """FATE's comparison line for a decoded file (``stddev: ... PSNR: ... MAXDIFF: ... bytes: ...``)."""
+    out = subprocess.run([str(work / "bin" / "tiny_psnr"), str(reference), str(decoded), unit, shift],
+                         capture_output=True, text=True, check=True)
+    return out.stdout.strip()
 
 
 def fate_sources(work: Path) -> Path:

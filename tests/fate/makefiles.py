@@ -103,14 +103,33 @@ def components_of(condition: str) -> list[str] | None:
     return None
 
 
+def stem(pattern: str, name: str) -> str | None:
+    """What ``%`` stands for when ``name`` matches the make pattern ``pattern``, or None."""
+    prefix, _, suffix = pattern.partition("%")
+    if len(name) >= len(prefix) + len(suffix) and name.startswith(prefix) and name.endswith(suffix):
+        return name[len(prefix): len(name) - len(suffix)]
+    return None
+
+
+def _most_specific(candidates: list[tuple[str, object]], name: str) -> object | None:
+    """The value of the matching pattern with the shortest stem (GNU make's choice), or None."""
+    best: tuple[int, object] | None = None
+    for pattern, value in candidates:
+        st = stem(pattern, name)
+        if st is not None and (best is None or len(st) <= best[0]):
+            best = (len(st), value)
+    return None if best is None else best[1]
+
+
 def parse(directory: Path) -> dict[str, FateTest]:
     """Every test with a command in ``directory``'s .mak files, by name (without ``fate-``)."""
     tests: dict[str, FateTest] = {}
     lists: dict[str, list[str]] = {}  # list variable (FATE_X-yes) -> test names
     includes: dict[str, list[str]] = {}  # list variable -> the list variables it adds
     needs: dict[str, list[str]] = {}
-    patterns: list[tuple[str, str, str]] = []  # (prefix, cmd, mak) of fate-prefix%: CMD = ...
+    patterns: list[tuple[str, str, str]] = []  # (pattern, cmd, mak) of fate-x-%: CMD = ...
     srcs: list[tuple[str, str]] = []  # (target, SRC)
+    pattern_vars: list[tuple[str, str, str]] = []  # (pattern, var, value) of fate-x-%: VAR = ...
     other_vars: list[tuple[str, str, str]] = []  # (target, var, value)
     for mak in sorted(directory.glob("*.mak")):
         for line in _join_lines(mak.read_text(errors="replace")):
@@ -132,9 +151,11 @@ def parse(directory: Path) -> dict[str, FateTest]:
             target, var, value = m.groups()
             if var == "CMD":
                 if target.startswith("fate-") and "%" in target:
-                    patterns.append((target.removeprefix("fate-").split("%")[0], value, mak.name))
+                    patterns.append((target.removeprefix("fate-"), value, mak.name))
                 elif target.startswith("fate-") and "$" not in target:
                     tests[target.removeprefix("fate-")] = FateTest(target.removeprefix("fate-"), value, mak.name)
+            elif "%" in target and target.startswith("fate-"):
+                pattern_vars.append((target.removeprefix("fate-"), var, value))
             elif var == "SRC":
                 srcs.append((target, value))
             else:
@@ -147,10 +168,26 @@ def parse(directory: Path) -> dict[str, FateTest]:
         return out
 
     listed = {n for names in lists.values() for n in names}
-    for prefix, cmd, mak_name in patterns:
-        for n in sorted(listed):
-            if n.startswith(prefix) and n not in tests:
-                tests[n] = FateTest(n, cmd, mak_name)
+    # tests named only through their reference files (acodec-*, vsynth1-*, lavf-*): FATE builds their names
+    # with make functions this reader does not evaluate
+    refs = directory.parent / "ref"
+    for sub, prefix in (("acodec", "acodec-"), ("vsynth", ""), ("lavf", "lavf-")):
+        if (refs / sub).is_dir():
+            listed |= {prefix + f.name for f in (refs / sub).iterdir() if f.is_file()}
+    for n in sorted(listed):
+        if n in tests:
+            continue
+        best = _most_specific([(pat, (cmd, mak_name)) for pat, cmd, mak_name in patterns], n)
+        if best is not None:
+            tests[n] = FateTest(n, best[0], best[1])
+    for n, t in tests.items():
+        for var in {v for _, v, _ in pattern_vars}:
+            found = _most_specific([(pat, value) for pat, v, value in pattern_vars if v == var], n)
+            if found is not None:
+                if var == "SRC":
+                    t.src = found
+                else:
+                    t.vars[var] = found
 
     def targets(target: str) -> list[str]:
         m = re.fullmatch(r"\$\((FATE_[\w-]+)\)", target)

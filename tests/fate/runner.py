@@ -26,7 +26,17 @@ from typing import Any
 import afmpeg
 
 from . import inputs, makefiles
-from .translate import COMMANDS, Untranslatable, translate
+from .translate import (
+    COMMANDS,
+    DEC_OPTS,
+    ENC_OPTS,
+    FLAGS,
+    TWO_STEP,
+    Untranslatable,
+    command_words,
+    ffmpeg_job,
+    translate,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_MODULE = REPO / "build" / "afmpeg-engine-lgpl-full.wasm"
@@ -92,7 +102,7 @@ class Runner:
         """The sample-free tests of the families whose command is one we compare (framecrc/framemd5)."""
         out = []
         for t in sorted(self.tests.values(), key=lambda t: t.name):
-            if not t.name.startswith(families) or not (self.src / "ref" / "fate" / t.name).is_file():
+            if not t.name.startswith(families) or not self.reference(t).is_file():
                 continue
             if "TARGET_SAMPLES" in t.cmd or "TARGET_SAMPLES" in (t.src or ""):
                 continue  # needs the FATE sample suite: not sample-free
@@ -111,6 +121,35 @@ class Runner:
             self._types[key] = {s.get("type") for s in streams if s.get("type")}
         return self._types[key]
 
+    def reference(self, test: makefiles.FateTest) -> Path:
+        ref = test.vars.get("REF")
+        if ref:
+            return Path(ref.replace("$(SRC_PATH)", str(self.src.parent)).replace(
+                "$(@:fate-acodec-%=%)", test.name.removeprefix("acodec-")).replace("$(@:fate-%=%)", test.name))
+        return self.src / "ref" / "fate" / test.name
+
+    def enc_dec(self, test: makefiles.FateTest, words: list[str]) -> list[str]:
+        """fate-run.sh's enc_dec: encode the source, decode the result; MD5s, size and tiny_psnr's line."""
+        fields = [*words[1:], "", "", "", ""]
+        enc_in, src, enc_fmt, enc_opt, dec_fmt, dec_opt, dec_opt_in, probe, twopass = fields[:9]
+        if probe or twopass:
+            raise Untranslatable("enc_dec with ffprobe options or two passes")
+        fmt_in = enc_in.split()
+        encfile, decfile = f"out/{test.name}.{enc_fmt}", f"out/{test.name}.out.{dec_fmt}"
+        self.runtime.run(ffmpeg_job(["-f", fmt_in[0], *fmt_in[1:], *DEC_OPTS, "-i", src, *ENC_OPTS,
+                                     *enc_opt.split(), *FLAGS, "-f", enc_fmt], encfile, None, self._stream_types))
+        self.runtime.run(ffmpeg_job([*dec_opt_in.split(), *DEC_OPTS, "-i", encfile, *ENC_OPTS, *dec_opt.split(),
+                                     *FLAGS, "-f", dec_fmt], decfile, None, self._stream_types))
+        enc, dec = self.work / encfile, self.work / decfile
+        lines = [f"{hashlib.md5(enc.read_bytes()).hexdigest()} *tests/data/fate/{test.name}.{enc_fmt}",
+                 f"{enc.stat().st_size} tests/data/fate/{test.name}.{enc_fmt}",
+                 f"{hashlib.md5(dec.read_bytes()).hexdigest()} *tests/data/fate/{test.name}.out.{dec_fmt}",
+                 inputs.tiny_psnr(self.work, self.work / src, dec, test.vars.get("CMP_UNIT", "2"),
+                                  test.vars.get("CMP_SHIFT", "0"))]
+        enc.unlink()
+        dec.unlink()
+        return lines
+
     def run_one(self, test: makefiles.FateTest) -> Outcome:
         t0 = time.perf_counter()
         missing = missing_components(test, self.have)
@@ -120,6 +159,19 @@ class Runner:
         variables = {"TARGET_PATH": ".", **{k: v.replace("$(TARGET_PATH)", ".") for k, v in test.vars.items()}}
         if test.src:
             variables["SRC"] = test.src.replace("$(TARGET_PATH)", ".")
+        if test.cmd.split()[0] in TWO_STEP:
+            try:
+                got = self.enc_dec(test, command_words(test.name, test.cmd, variables))
+            except Untranslatable as exc:
+                return Outcome(test.name, "untranslated", str(exc))
+            except afmpeg.UnsupportedFeature as exc:
+                return Outcome(test.name, "not-applicable", f"engine: {exc.message}", time.perf_counter() - t0)
+            except afmpeg.Error as exc:
+                return Outcome(test.name, "fail", f"{type(exc).__name__}: {exc.message}", time.perf_counter() - t0)
+            want = _lines(self.reference(test).read_text(errors="replace"))
+            if got == want:
+                return Outcome(test.name, "pass", "", time.perf_counter() - t0)
+            return Outcome(test.name, "fail", _first_difference(got, want), time.perf_counter() - t0)
         try:
             job, muxer = translate(test.name, test.cmd, variables, self._stream_types)
         except Untranslatable as exc:
@@ -142,7 +194,7 @@ class Runner:
         else:
             got = _lines(result_file.read_text(errors="replace"))
         result_file.unlink()
-        want = _lines((self.src / "ref" / "fate" / test.name).read_text(errors="replace"))
+        want = _lines(self.reference(test).read_text(errors="replace"))
         seconds = time.perf_counter() - t0
         if got == want:
             return Outcome(test.name, "pass", "", seconds)
@@ -171,7 +223,7 @@ def run(module: Path = DEFAULT_MODULE, only: str | None = None) -> dict[str, Any
     for test in runner.selected():
         if only and only not in test.name:
             continue
-        if test.cmd.split()[0] not in COMMANDS:
+        if test.cmd.split()[0] not in COMMANDS and test.cmd.split()[0] not in TWO_STEP:
             outcomes.append(Outcome(test.name, "untranslated", f"command {test.cmd.split()[0]!r}"))
             continue
         outcomes.append(runner.run_one(test))

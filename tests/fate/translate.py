@@ -1,4 +1,5 @@
-"""Turn a FATE command (``framecrc -i $(SRC) -af ...``) into one afmpeg job spec.
+"""Turn a FATE command (``framecrc -i $(SRC) -af ...``) into one afmpeg job spec (``enc_dec`` into two: see
+runner.Runner.enc_dec, which builds them with :func:`ffmpeg_job`).
 
 FATE runs ``ffmpeg`` with ``-nostdin -nostats -noauto_conversion_filters -threads 1`` plus the test's arguments,
 and ``framecrc``/``framemd5`` append ``-bitexact -f framecrc -``. The job says the same in our vocabulary:
@@ -20,17 +21,34 @@ from typing import Any
 
 # Commands whose output is the muxer named here, written to a file we compare with the reference.
 COMMANDS = {"framecrc": "framecrc", "framemd5": "framemd5", "video_filter": "nut"}
+# Commands run as two jobs (encode, decode) by the runner (see runner.Runner.enc_dec).
+TWO_STEP = {"enc_dec"}
+# fate-run.sh's option sets: FLAGS, and what DEC_OPTS / ENC_OPTS add to it (thread options left out).
+FLAGS = ["-flags", "+bitexact", "-sws_flags", "+accurate_rnd+bitexact", "-fflags", "+bitexact"]
+DEC_OPTS = ["-idct", "simple", *FLAGS]
+ENC_OPTS = ["-idct", "simple", "-dct", "fastint"]
 # fate-run.sh's video_filter: 5 frames of the vsynth1 pgmyuv sequence through a filter chain, muxed to nut, the
 # file's MD5 printed after the test's label.
 _VIDEO_FILTER = ["-f", "image2", "-c:v", "pgmyuv", "-flags", "+bitexact", "-i", "{TARGET_PATH}/tests/vsynth1/%02d.pgm",
                  "-flags", "+bitexact", "-sws_flags", "+accurate_rnd+bitexact", "-fflags", "+bitexact"]
 
 # Options that take a value and change nothing for a job (FATE's run context, or what our engine does anyway).
-_IGNORED_WITH_VALUE = {"-threads", "-filter_threads", "-thread_type", "-dec_threads", "-cpuflags", "-hwaccel"}
-# -dct fastint: FATE's encoder option for DCT-based encoders; with rawvideo/pcm output it changes nothing.
-_IGNORED_WITH_VALUE |= {"-dct"}
+_IGNORED_WITH_VALUE = {"-threads", "-filter_threads", "-thread_type", "-dec_threads", "-cpuflags", "-hwaccel",
+                       "-passlogfile"}
 _IGNORED_FLAGS = {"-nostdin", "-nostats", "-noauto_conversion_filters", "-auto_conversion_filters", "-y",
                   "-bitexact", "-hide_banner"}
+# Generic encoder options (every encoder takes them), passed through as they are.
+_ENCODER_OPTIONS = {"-b:v", "-b:a", "-g", "-bf", "-dct", "-idct", "-mbd", "-trellis", "-compression_level", "-strict",
+                    "-coder", "-pred", "-context", "-slices", "-qscale", "-q:v", "-q:a", "-b", "-ab", "-aq", "-cmp",
+                    "-subcmp", "-mbcmp", "-qmin", "-qmax", "-me_range", "-sc_threshold", "-cutoff", "-ps", "-dia_size",
+                    "-last_pred", "-preme", "-pre_dia_size", "-precmp", "-ildctcmp", "-nr", "-mpv_flags",
+                    "-level", "-profile:v", "-profile:a", "-lpc_type", "-lpc_passes", "-ch_mode", "-frame_size",
+                    "-rc_eq", "-maxrate", "-minrate", "-bufsize", "-qcomp", "-qblur", "-i_qfactor", "-b_qfactor",
+                    "-me_method", "-pix_fmt:v", "-global_quality", "-aac_coder", "-aac_is", "-aac_pns", "-aac_ms",
+                    "-aac_tns", "-sws_dither", "-exact_rice_parameters", "-multi_dim_quant", "-min_prediction_order",
+                    "-max_prediction_order", "-prediction_order_method", "-lpc_coeff_precision", "-trellis:a",
+                    "-block_size", "-ch_layout:a", "-frame_size:a", "-afterburner", "-motion_est", "-skip_cmp",
+                    "-intra_vlc", "-non_linear_quant", "-alternate_scan", "-mpeg_quant", "-timecode_frame_start"}
 
 
 class Untranslatable(Exception):
@@ -43,23 +61,42 @@ class _File:
     path: str = ""
 
 
+# Variables a command cannot do without: undefined, the test needs something we do not have (FATE's samples).
+_REQUIRED = {"SRC", "TARGET_SAMPLES", "SAMPLES", "FILTERGRAPH"}
+
+
 def _expand(cmd: str, variables: dict[str, str], test: str) -> str:
+    """Expand make's ``$(VAR)``, ``${VAR}``, ``$(@:PAT=REPL)`` and ``$(word N, $(subst -, ,$(@)))``.
+
+    Undefined variables are empty, as in make, except those in ``_REQUIRED``."""
+    target = f"fate-{test}"
+
     def var(m: re.Match[str]) -> str:
-        name = m.group(1)
+        name = m.group(1) or m.group(2)
         if name in variables:
             return variables[name]
-        raise Untranslatable(f"make variable $({name})")
+        if name in _REQUIRED:
+            raise Untranslatable(f"make variable $({name})")
+        return ""
 
-    # $(word 4, $(subst -, ,$(@))): the 4th dash-separated word of "fate-<test>"
     def word(m: re.Match[str]) -> str:
-        words = f"fate-{test}".split("-")
+        words = target.split("-")
         n = int(m.group(1))
         return words[n - 1] if n <= len(words) else ""
 
-    cmd = re.sub(r"\$\(word\s+(\d+),\s*\$\(subst\s+-,\s*,\s*\$\(@\)\)\)", word, cmd)
-    cmd = re.sub(r"\$\(@:fate-[\w-]*?%=%\)", lambda m: test.split("-")[-1], cmd)
-    if "$(" in cmd:
-        cmd = re.sub(r"\$\((\w+)\)", var, cmd)
+    def subst_ref(m: re.Match[str]) -> str:
+        prefix, _, suffix = m.group(1).partition("%")
+        if target.startswith(prefix) and target.endswith(suffix):
+            return m.group(2).replace("%", target[len(prefix): len(target) - len(suffix)], 1)
+        return target
+
+    for _ in range(8):  # variables may name variables
+        before = cmd
+        cmd = re.sub(r"\$\(word\s+(\d+),\s*\$\(subst\s+-,\s*,\s*\$\(@\)\)\)", word, cmd)
+        cmd = re.sub(r"\$\(@:([^=()]*)=([^()]*)\)", subst_ref, cmd)
+        cmd = re.sub(r"\$\((\w+)\)|\$\{(\w+)\}", var, cmd)
+        if cmd == before:
+            break
     if "$" in cmd:
         raise Untranslatable("make function in the command")
     return cmd
@@ -72,8 +109,11 @@ _TAKES_VALUE = {
     "-s", "-r", "-channel_layout", "-ch_layout", "-b:v", "-b:a", "-qscale", "-q:v", "-q:a", "-g", "-bf",
     "-compression_level", "-dct", "-idct", "-mbd", "-trellis", "-flags:v", "-flags:a", "-b", "-ab",
     "-strict", "-profile:v", "-level", "-coder", "-pred", "-context", "-slices", "-af:a", "-vtag", "-atag",
-    "-max_muxing_queue_size", "-aq", "-write_bext", "-time_base",
+    "-max_muxing_queue_size", "-aq", "-write_bext", "-time_base", "-color_range", "-passlogfile", "-fps_mode",
 }
+
+
+_TAKES_VALUE |= _ENCODER_OPTIONS
 
 
 def split_files(args: list[str]) -> tuple[list[_File], _File, list[tuple[str, str | None]]]:
@@ -145,8 +185,10 @@ def _input_spec(f: _File, index: int) -> tuple[dict[str, Any] | None, str | None
             options["ch_layout"] = {"1": "mono", "2": "stereo"}.get(value or "", f"{value}c")
         elif opt in ("-channel_layout", "-ch_layout"):
             options["ch_layout"] = value or ""
-        elif opt in ("-flags", "-idct"):
-            pass  # decoder flags (bitexact, simple IDCT): our decoders run single-threaded C code already
+        elif opt == "-fflags":
+            options["fflags"] = value or ""
+        elif opt in ("-flags", "-idct", "-color_range"):
+            pass  # decoder settings (bitexact, simple IDCT, range tag): not part of the job vocabulary
         else:
             raise Untranslatable(f"input option {opt}")
     if "ch_layout" in options and not fmt:
@@ -170,7 +212,7 @@ def translate(test: str, cmd: str, variables: dict[str, str],
     ``stream_types(input_spec)`` says which stream types (``{"video", "audio"}``) an input has, for commands
     without a graph (ffmpeg then takes the input's best video and audio stream).
     """
-    words = shlex.split(_expand(cmd, variables, test))
+    words = command_words(test, cmd, variables)
     if not words or words[0] not in COMMANDS:
         raise Untranslatable(f"command {words[0] if words else '(empty)'!r}")
     muxer = COMMANDS[words[0]]
@@ -179,7 +221,17 @@ def translate(test: str, cmd: str, variables: dict[str, str],
             raise Untranslatable("video_filter without filters")
         base = [w.replace("{TARGET_PATH}", variables.get("TARGET_PATH", ".")) for w in _VIDEO_FILTER]
         words = [words[0], *base, "-vf", words[1], "-c:v", "rawvideo", "-frames:v", "5", *words[2:]]
-    files, out, glob = split_files(words[1:])
+    return ffmpeg_job(words[1:], f"out.{muxer}", muxer, stream_types), muxer
+
+
+def command_words(test: str, cmd: str, variables: dict[str, str]) -> list[str]:
+    """The command with its make variables expanded, split as the shell would."""
+    return shlex.split(_expand(cmd, variables, test))
+
+
+def ffmpeg_job(args: list[str], path: str, muxer: str | None, stream_types: Any = None) -> dict[str, Any]:
+    """The job for one ffmpeg invocation's arguments (without the output file), writing ``path``."""
+    files, out, glob = split_files(args)
 
     inputs: list[dict[str, Any]] = []
     sources: list[str] = []  # lavfi inputs, as graph chains
@@ -192,12 +244,14 @@ def translate(test: str, cmd: str, variables: dict[str, str],
     if sources and inputs:
         raise Untranslatable("lavfi inputs mixed with files")
 
-    output: dict[str, Any] = {"path": f"out.{muxer}", "format": muxer}
+    output: dict[str, Any] = {"path": path}
+    if muxer:
+        output["format"] = muxer
     options: dict[str, str] = {"flags": "+bitexact"}
     format_options: dict[str, str] = {"fflags": "+bitexact"}
     vf: list[str] = []
     af: list[str] = []
-    pix_fmt = sample_fmt = None
+    pix_fmt = sample_fmt = size = None
     rate = channels = None
     max_frames: dict[str, int] = {}
     no_video = no_audio = False
@@ -213,6 +267,8 @@ def translate(test: str, cmd: str, variables: dict[str, str],
             af.append(value or "")
         elif opt == "-pix_fmt":
             pix_fmt = value
+        elif opt == "-s":
+            size = value
         elif opt == "-sample_fmt":
             sample_fmt = value
         elif opt == "-ar":
@@ -225,6 +281,12 @@ def translate(test: str, cmd: str, variables: dict[str, str],
             max_frames["video"] = int(value or 0)
         elif opt in ("-frames:a", "-aframes"):
             max_frames["audio"] = int(value or 0)
+        elif opt == "-f":
+            output["format"] = value
+        elif opt == "-color_range":
+            options["color_range"] = value or ""
+        elif opt == "-fps_mode" and value == "passthrough":
+            pass  # the engine passes frames through (it neither duplicates nor drops them)
         elif opt == "-vn":
             no_video = True
         elif opt == "-an":
@@ -233,9 +295,7 @@ def translate(test: str, cmd: str, variables: dict[str, str],
             options[opt.lstrip("-")] = (value or "") + "+bitexact" if opt == "-flags" else value or ""
         elif opt == "-fflags":
             format_options["fflags"] = (value or "") + "+bitexact"
-        elif opt in ("-b:v", "-b:a", "-g", "-bf", "-dct", "-idct", "-mbd", "-trellis", "-compression_level",
-                     "-strict", "-coder", "-pred", "-context", "-slices", "-qscale", "-q:v", "-q:a", "-b", "-ab",
-                     "-aq"):
+        elif opt in _ENCODER_OPTIONS:
             name = {"-q:v": "qscale:v", "-q:a": "qscale:a", "-ab": "b:a", "-aq": "qscale:a"}.get(opt, opt[1:])
             options[name] = value or ""
         else:
@@ -287,8 +347,10 @@ def translate(test: str, cmd: str, variables: dict[str, str],
             labels.append("aout")
     # the output formats ffmpeg appends to the graph (with auto conversion off, exactly these filters)
     tails = {}
-    if pix_fmt:
-        tails["v"] = f"format=pix_fmts={pix_fmt}"
+    video_tail = ([f"scale={size.replace('x', ':')}"] if size else []) + ([f"format=pix_fmts={pix_fmt}"] if pix_fmt
+                                                                            else [])
+    if video_tail:
+        tails["v"] = ",".join(video_tail)
     audio_fmt = [f"sample_fmts={sample_fmt}"] if sample_fmt else []
     audio_fmt += [f"sample_rates={rate}"] if rate else []
     audio_fmt += [f"channel_layouts={ {'1': 'mono', '2': 'stereo'}.get(channels or '', channels)}"] if channels else []
@@ -313,4 +375,4 @@ def translate(test: str, cmd: str, variables: dict[str, str],
     output["map"] = [f"[{label}]" for label in labels]
     output["options"] = options
     output["format_options"] = format_options
-    return job, muxer
+    return job
