@@ -21,7 +21,13 @@ def signed_release(directory: Path, module: bytes, tag: str = "v0.0.0-cli") -> t
         "module_sha256": sha256_hex(module), "module_size": len(module),
         "files": {n: {"sha256": sha256_hex(d), "size": len(d)} for n, d in files.items()}}}}
     (directory / "provenance.json").write_text(json.dumps(doc))
-    text = Checksums.of_files(sorted(directory.iterdir())).to_text()
-    (directory / "checksums.txt").write_text(text)
-    (directory / "checksums.txt.sig").write_text(sign(text.encode(), secret))
+    sign_dir(directory, secret)
     return secret, public
+
+
+def sign_dir(directory: Path, secret: SecretKey) -> None:
+    """(Re)write checksums.txt over every other file of the directory and sign it, as the release pipeline does."""
+    names = sorted(p for p in directory.iterdir() if p.name not in ("checksums.txt", "checksums.txt.sig"))
+    text = Checksums.of_files(names).to_text()
+    (directory / "checksums.txt").write_text(text)
+    (directory / "checksums.txt.sig").write_text(sign(text.encode(), secret, trusted_comment="file:checksums.txt"))

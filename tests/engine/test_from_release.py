@@ -21,9 +21,10 @@ import requests
 import afmpeg
 from afmpeg.errors import ChecksumMismatch, DownloadError, ProvenanceMismatch, SignatureInvalid, UnknownVariant
 from afmpeg.fetch import module_cache_dir
-from afmpeg.release import Checksums, PublicKey, SecretKey, acquire, generate_keypair, sha256_hex, sign
+from afmpeg.release import PublicKey, SecretKey, acquire, generate_keypair, sha256_hex
 
 from .module_cache import cache_entries, refuse_compiling
+from .release_files import sign_dir
 from .release_server import ReleaseServer
 
 TAG = "v0.0.0-test"
@@ -75,14 +76,6 @@ def _provenance(files: dict[str, bytes], module: str = RAW, tag: str = TAG) -> d
     }
 
 
-def _sign_dir(directory: Path, secret: SecretKey) -> None:
-    """(Re)write checksums.txt over every file of the directory and sign it."""
-    names = sorted(p for p in directory.iterdir() if p.name not in ("checksums.txt", "checksums.txt.sig"))
-    text = Checksums.of_files(names).to_text()
-    (directory / "checksums.txt").write_text(text)
-    (directory / "checksums.txt.sig").write_text(sign(text.encode(), secret, trusted_comment="file:checksums.txt"))
-
-
 def _write_release(
     directory: Path, files: dict[str, bytes], secret: SecretKey, doc: dict[str, Any] | None = None
 ) -> Path:
@@ -91,7 +84,7 @@ def _write_release(
         (directory / name).write_bytes(data)
     doc = _provenance(files) if doc is None else doc
     (directory / "provenance.json").write_text(json.dumps(doc, indent=2))
-    _sign_dir(directory, secret)
+    sign_dir(directory, secret)
     return directory
 
 
@@ -169,7 +162,7 @@ def test_second_trusted_key_verifies_during_rotation(
     server: ReleaseServer, release: Path, cache_root: Path, key_a: tuple[SecretKey, PublicKey],
     key_b: tuple[SecretKey, PublicKey],
 ) -> None:
-    _sign_dir(release, key_b[0])  # the new key signs this release
+    sign_dir(release, key_b[0])  # the new key signs this release
     rt = afmpeg.Runtime.from_release(TAG, base_url=server.base_url, trusted_keys=[key_a[1], key_b[1]],
                                      cache_dir=cache_root)
     assert rt.version().vocab_version >= 1
@@ -240,7 +233,7 @@ def test_untrusted_signer_is_signature_invalid(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     intruder, _ = generate_keypair()
-    _sign_dir(release, intruder)
+    sign_dir(release, intruder)
     refuse_compiling(monkeypatch)
     with pytest.raises(SignatureInvalid, match="not a trusted key"):
         afmpeg.Runtime.from_release(TAG, base_url=server.base_url, trusted_keys=[key_a[1]], cache_dir=cache_root)

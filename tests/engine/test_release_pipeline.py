@@ -24,10 +24,11 @@ import requests
 
 import afmpeg
 from afmpeg.errors import ChecksumMismatch, ProvenanceMismatch, SignatureInvalid
-from afmpeg.release import Checksums, PublicKey, SecretKey, acquire_release, generate_keypair, sha256_file, sign, verify
+from afmpeg.release import Checksums, PublicKey, SecretKey, acquire_release, generate_keypair, sha256_file, verify
 
 from .conftest import REPO, make_clip_job
 from .module_cache import cache_entries, refuse_compiling
+from .release_files import sign_dir
 from .release_server import ReleaseServer
 
 SCRIPT = REPO / "engine" / "release.py"
@@ -230,14 +231,6 @@ def served(release: Path, server: ReleaseServer, tmp_path: Path) -> Path:
     return copy
 
 
-def _resign(directory: Path, secret: SecretKey) -> None:
-    """Rewrite checksums.txt over the directory's files and sign it, as the pipeline does."""
-    names = sorted(p for p in directory.iterdir() if p.name not in ("checksums.txt", "checksums.txt.sig"))
-    text = Checksums.of_files(names).to_text()
-    (directory / "checksums.txt").write_text(text)
-    (directory / "checksums.txt.sig").write_text(sign(text.encode(), secret, trusted_comment="file:checksums.txt"))
-
-
 def _from_server(server: ReleaseServer, keys: list[Any], cache: Path, variant: str = "lgpl",
                  gz: bool = True) -> afmpeg.Runtime:
     return afmpeg.Runtime.from_release(TAG, variant, base_url=server.base_url, trusted_keys=keys, cache_dir=cache,
@@ -281,7 +274,7 @@ def test_served_release_signed_by_an_untrusted_key_is_signature_invalid(
     served: Path, server: ReleaseServer, key: Key, cache_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     intruder, _ = generate_keypair()
-    _resign(served, intruder)
+    sign_dir(served, intruder)
     refuse_compiling(monkeypatch)
     with pytest.raises(SignatureInvalid, match="not a trusted key"):
         _from_server(server, [key[2]], cache_root)
@@ -293,7 +286,7 @@ def test_served_provenance_naming_another_file_is_provenance_mismatch(
 ) -> None:
     prov = served / "provenance.json"
     prov.write_text(prov.read_text().replace("afmpeg-engine-lgpl.wasm", "afmpeg-engine-lgpl-old.wasm"))
-    _resign(served, key[1])  # signed by the trusted key: only the provenance is wrong
+    sign_dir(served, key[1])  # signed by the trusted key: only the provenance is wrong
     with pytest.raises(ProvenanceMismatch, match="does not name afmpeg-engine-lgpl.wasm.gz"):
         _from_server(server, [key[2]], cache_root)
     assert server.count("afmpeg-engine-lgpl.wasm.gz", TAG) == 0
@@ -315,7 +308,7 @@ def test_served_release_verifies_with_a_second_key_during_rotation(
     served: Path, server: ReleaseServer, key: Key, cache_root: Path
 ) -> None:
     new_secret, new_public = generate_keypair()
-    _resign(served, new_secret)  # the next key signs; both are trusted while clients move over
+    sign_dir(served, new_secret)  # the next key signs; both are trusted while clients move over
     rt = _from_server(server, [key[2], new_public], cache_root)
     assert rt.version().vocab_version >= 1
     with pytest.raises(SignatureInvalid):
