@@ -121,6 +121,23 @@ def _most_specific(candidates: list[tuple[str, object]], name: str) -> object | 
     return None if best is None else best[1]
 
 
+def _record(target: str, var: str, value: str, mak_name: str, tests: dict[str, FateTest],
+            patterns: list[tuple[str, str, str]], pattern_vars: list[tuple[str, str, str]],
+            srcs: list[tuple[str, str]], other_vars: list[tuple[str, str, str]]) -> None:
+    """One ``target: VAR = value`` line (a rule may name several targets)."""
+    if var == "CMD":
+        if target.startswith("fate-") and "%" in target:
+            patterns.append((target.removeprefix("fate-"), value, mak_name))
+        elif target.startswith("fate-") and "$" not in target:
+            tests[target.removeprefix("fate-")] = FateTest(target.removeprefix("fate-"), value, mak_name)
+    elif "%" in target and target.startswith("fate-"):
+        pattern_vars.append((target.removeprefix("fate-"), var, value))
+    elif var == "SRC":
+        srcs.append((target, value))
+    else:
+        other_vars.append((target, var, value))
+
+
 def parse(directory: Path) -> dict[str, FateTest]:
     """Every test with a command in ``directory``'s .mak files, by name (without ``fate-``)."""
     tests: dict[str, FateTest] = {}
@@ -145,21 +162,13 @@ def parse(directory: Path) -> dict[str, FateTest]:
                     if comps is not None:
                         needs.setdefault(n, []).extend(comps)
                 continue
-            m = re.match(r"^(\S+?):\s*(CMD|SRC|\w+)\s*=\s*(.*)$", line)
+            m = re.match(r"^([^:=#]+?):\s*(CMD|SRC|\w+)\s*=\s*(.*)$", line)
             if not m:
                 continue
-            target, var, value = m.groups()
-            if var == "CMD":
-                if target.startswith("fate-") and "%" in target:
-                    patterns.append((target.removeprefix("fate-"), value, mak.name))
-                elif target.startswith("fate-") and "$" not in target:
-                    tests[target.removeprefix("fate-")] = FateTest(target.removeprefix("fate-"), value, mak.name)
-            elif "%" in target and target.startswith("fate-"):
-                pattern_vars.append((target.removeprefix("fate-"), var, value))
-            elif var == "SRC":
-                srcs.append((target, value))
-            else:
-                other_vars.append((target, var, value))
+            targets_, var, value = m.group(1).split(), m.group(2), m.group(3)
+            for target in targets_:
+                _record(target, var, value, mak.name, tests, patterns, pattern_vars, srcs, other_vars)
+
     def members(var: str, seen: frozenset[str] = frozenset()) -> list[str]:
         out = list(lists.get(var, []))
         for inner in includes.get(var, []):

@@ -34,6 +34,7 @@ from .translate import (
     TWO_STEP,
     Untranslatable,
     command_words,
+    expand,
     ffmpeg_job,
     translate,
 )
@@ -124,8 +125,12 @@ class Runner:
     def reference(self, test: makefiles.FateTest) -> Path:
         ref = test.vars.get("REF")
         if ref:
-            return Path(ref.replace("$(SRC_PATH)", str(self.src.parent)).replace(
-                "$(@:fate-acodec-%=%)", test.name.removeprefix("acodec-")).replace("$(@:fate-%=%)", test.name))
+            try:
+                return Path(expand(ref, {"SRC_PATH": str(self.src.parent)}, test.name))
+            except Untranslatable:
+                pass
+        if test.name.startswith("lavf-") and not (self.src / "ref" / "fate" / test.name).is_file():
+            return self.src / "ref" / "lavf" / test.name.removeprefix("lavf-")  # FATE_LAVF_CONTAINER's REF
         return self.src / "ref" / "fate" / test.name
 
     def enc_dec(self, test: makefiles.FateTest, words: list[str]) -> list[str]:
@@ -150,6 +155,28 @@ class Runner:
         dec.unlink()
         return lines
 
+    def lavf_container(self, test: makefiles.FateTest, words: list[str]) -> list[str]:
+        """fate-run.sh's lavf_container: mux 1 s of the vsynth1 pictures and asynth1 samples into the test's
+        format; the file's MD5 and size, then the CRC of its decoded streams (crc muxer)."""
+        fields = [*words[1:], "", "", ""]
+        in_opts, out_opts, crc_opts = fields[:3]
+        name = f"tests/data/lavf/lavf.{test.name.removeprefix('lavf-')}"
+        path = f"out/{Path(name).name}"
+        self.runtime.run(ffmpeg_job(
+            [*DEC_OPTS, "-f", "image2", "-c:v", "pgmyuv", "-i", "tests/vsynth1/%02d.pgm", *DEC_OPTS, "-ar", "44100",
+             "-f", "s16le", *in_opts.split(), "-i", "tests/data/asynth1.sw", *ENC_OPTS, "-metadata", "title=lavftest",
+             "-b:a", "64k", "-t", "1", "-qscale:v", "10", *out_opts.split()], path, None, self._stream_types))
+        muxed = self.work / path
+        lines = [f"{hashlib.md5(muxed.read_bytes()).hexdigest()} *{name}", f"{muxed.stat().st_size} {name}"]
+        if crc_opts != "disable_crc":
+            self.runtime.run(ffmpeg_job([*DEC_OPTS, "-i", path, *crc_opts.split()], "out/lavf.crc", "crc",
+                                        self._stream_types))
+            crc = self.work / "out" / "lavf.crc"
+            lines.append(f"{name} {crc.read_text().strip()}")
+            crc.unlink()
+        muxed.unlink()
+        return lines
+
     def run_one(self, test: makefiles.FateTest) -> Outcome:
         t0 = time.perf_counter()
         missing = missing_components(test, self.have)
@@ -161,7 +188,8 @@ class Runner:
             variables["SRC"] = test.src.replace("$(TARGET_PATH)", ".")
         if test.cmd.split()[0] in TWO_STEP:
             try:
-                got = self.enc_dec(test, command_words(test.name, test.cmd, variables))
+                words = command_words(test.name, test.cmd, variables)
+                got = self.enc_dec(test, words) if words[0] == "enc_dec" else self.lavf_container(test, words)
             except Untranslatable as exc:
                 return Outcome(test.name, "untranslated", str(exc))
             except afmpeg.UnsupportedFeature as exc:

@@ -22,7 +22,7 @@ from typing import Any
 # Commands whose output is the muxer named here, written to a file we compare with the reference.
 COMMANDS = {"framecrc": "framecrc", "framemd5": "framemd5", "video_filter": "nut"}
 # Commands run as two jobs (encode, decode) by the runner (see runner.Runner.enc_dec).
-TWO_STEP = {"enc_dec"}
+TWO_STEP = {"enc_dec", "lavf_container"}
 # fate-run.sh's option sets: FLAGS, and what DEC_OPTS / ENC_OPTS add to it (thread options left out).
 FLAGS = ["-flags", "+bitexact", "-sws_flags", "+accurate_rnd+bitexact", "-fflags", "+bitexact"]
 DEC_OPTS = ["-idct", "simple", *FLAGS]
@@ -44,7 +44,8 @@ _ENCODER_OPTIONS = {"-b:v", "-b:a", "-g", "-bf", "-dct", "-idct", "-mbd", "-trel
                     "-last_pred", "-preme", "-pre_dia_size", "-precmp", "-ildctcmp", "-nr", "-mpv_flags",
                     "-level", "-profile:v", "-profile:a", "-lpc_type", "-lpc_passes", "-ch_mode", "-frame_size",
                     "-rc_eq", "-maxrate", "-minrate", "-bufsize", "-qcomp", "-qblur", "-i_qfactor", "-b_qfactor",
-                    "-me_method", "-pix_fmt:v", "-global_quality", "-aac_coder", "-aac_is", "-aac_pns", "-aac_ms",
+                    "-me_method", "-pix_fmt:v", "-global_quality", "-qscale:v", "-qscale:a", "-aac_coder", "-aac_is",
+                    "-aac_pns", "-aac_ms",
                     "-aac_tns", "-sws_dither", "-exact_rice_parameters", "-multi_dim_quant", "-min_prediction_order",
                     "-max_prediction_order", "-prediction_order_method", "-lpc_coeff_precision", "-trellis:a",
                     "-block_size", "-ch_layout:a", "-frame_size:a", "-afterburner", "-motion_est", "-skip_cmp",
@@ -65,7 +66,7 @@ class _File:
 _REQUIRED = {"SRC", "TARGET_SAMPLES", "SAMPLES", "FILTERGRAPH"}
 
 
-def _expand(cmd: str, variables: dict[str, str], test: str) -> str:
+def expand(cmd: str, variables: dict[str, str], test: str) -> str:
     """Expand make's ``$(VAR)``, ``${VAR}``, ``$(@:PAT=REPL)`` and ``$(word N, $(subst -, ,$(@)))``.
 
     Undefined variables are empty, as in make, except those in ``_REQUIRED``."""
@@ -110,6 +111,7 @@ _TAKES_VALUE = {
     "-compression_level", "-dct", "-idct", "-mbd", "-trellis", "-flags:v", "-flags:a", "-b", "-ab",
     "-strict", "-profile:v", "-level", "-coder", "-pred", "-context", "-slices", "-af:a", "-vtag", "-atag",
     "-max_muxing_queue_size", "-aq", "-write_bext", "-time_base", "-color_range", "-passlogfile", "-fps_mode",
+    "-metadata", "-movflags", "-mpegts_transport_stream_id",
 }
 
 
@@ -226,7 +228,7 @@ def translate(test: str, cmd: str, variables: dict[str, str],
 
 def command_words(test: str, cmd: str, variables: dict[str, str]) -> list[str]:
     """The command with its make variables expanded, split as the shell would."""
-    return shlex.split(_expand(cmd, variables, test))
+    return shlex.split(expand(cmd, variables, test))
 
 
 def ffmpeg_job(args: list[str], path: str, muxer: str | None, stream_types: Any = None) -> dict[str, Any]:
@@ -285,6 +287,11 @@ def ffmpeg_job(args: list[str], path: str, muxer: str | None, stream_types: Any 
             output["format"] = value
         elif opt == "-color_range":
             options["color_range"] = value or ""
+        elif opt == "-metadata":
+            key, _, val = (value or "").partition("=")
+            output.setdefault("metadata", {})[key] = val
+        elif opt in ("-movflags", "-mpegts_transport_stream_id"):
+            format_options[opt[1:]] = value or ""
         elif opt == "-fps_mode" and value == "passthrough":
             pass  # the engine passes frames through (it neither duplicates nor drops them)
         elif opt == "-vn":
@@ -336,14 +343,15 @@ def ffmpeg_job(args: list[str], path: str, muxer: str | None, stream_types: Any 
             raise Untranslatable("no input")
         if maps:
             raise Untranslatable("-map without a filter graph")
-        types = stream_types(inputs[0]) if stream_types else {"video", "audio"}
-        no_video = no_video or "video" not in types
-        no_audio = no_audio or "audio" not in types
-        if not no_video:
-            chains.append(f"[0:v]{','.join(vf) or 'null'}[vout]")
+        # ffmpeg's default: the first input that has video gives the video, likewise audio
+        types = [stream_types(i) if stream_types else {"video", "audio"} for i in inputs]
+        video_in = next((n for n, t in enumerate(types) if "video" in t), None)
+        audio_in = next((n for n, t in enumerate(types) if "audio" in t), None)
+        if not no_video and video_in is not None:
+            chains.append(f"[{video_in}:v]{','.join(vf) or 'null'}[vout]")
             labels.append("vout")
-        if not no_audio:
-            chains.append(f"[0:a]{','.join(af) or 'anull'}[aout]")
+        if not no_audio and audio_in is not None:
+            chains.append(f"[{audio_in}:a]{','.join(af) or 'anull'}[aout]")
             labels.append("aout")
     # the output formats ffmpeg appends to the graph (with auto conversion off, exactly these filters)
     tails = {}
@@ -359,12 +367,13 @@ def ffmpeg_job(args: list[str], path: str, muxer: str | None, stream_types: Any 
     text = ";".join(chains)
     if tails:
         for i, label in enumerate(labels):
-            kind = "v" if label == "vout" or ("a" not in tails) else "a" if label == "aout" else None
-            if kind is None or kind not in tails:
-                if len(tails) == 1 and len(labels) == 1:
-                    kind = next(iter(tails))
-                else:
+            kind = {"vout": "v", "aout": "a"}.get(label)
+            if kind is None:  # a labelled graph output: its type is known only when there is one
+                if len(labels) != 1 or len(tails) != 1:
                     raise Untranslatable("output formats with several graph outputs")
+                kind = next(iter(tails))
+            if kind not in tails:
+                continue
             text += f";[{label}]{tails[kind]}[{label}_f]"
             labels[i] = f"{label}_f"
     if sws:
