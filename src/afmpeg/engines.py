@@ -169,22 +169,16 @@ def describe_module(path: str | os.PathLike[str], origin: str = "given") -> Engi
 
 
 def _installed() -> Iterable[EngineModule]:
-    from .runtime import _engine_entry_points
+    from .runtime import _installed_engines, _installed_path
 
-    seen: set[str] = set()
-    for ep in _engine_entry_points():
-        if ep.name in seen:  # shadowed by an earlier one on sys.path, as for imports
-            continue
-        seen.add(ep.name)
-        dist = f"{ep.dist.name} {ep.dist.version}" if ep.dist is not None else ep.module
+    for name, ep in _installed_engines().items():
         try:
-            target = ep.load()
-            path = Path(target() if callable(target) else target)
+            path = _installed_path(ep)
             package = __import__(ep.module, fromlist=["PROVENANCE"])
-        except Exception:  # a broken install is listed by find_module's error, not here
+        except (ModuleNotFound, ImportError):  # a broken install is listed by find_module's error, not here
             continue
-        if path.is_file():
-            yield _module(path, "installed", getattr(package, "PROVENANCE", None), ep.name, package=dist)
+        dist = f"{ep.dist.name} {ep.dist.version}" if ep.dist is not None else ep.module
+        yield _module(path, "installed", getattr(package, "PROVENANCE", None), name, package=dist)
 
 
 def _source_builds() -> Iterable[EngineModule]:
@@ -212,17 +206,17 @@ def _cached(cache_dir: str | os.PathLike[str] | None) -> Iterable[EngineModule]:
 
 def _defaults() -> dict[str, list[str]]:
     """module path → the requests (see :attr:`EngineModule.default_for`) for which ``Runtime()`` picks it."""
-    from .runtime import ENGINE_VARIANTS, find_module
+    from .runtime import ENGINE_VARIANTS, locate_module
 
     picks: dict[str, list[str]] = {}
     for p in (None, "full"):
         for v in (None, *ENGINE_VARIANTS):
             try:
-                _, where = find_module(variant=v, profile=p)
+                where, _ = locate_module(v, p)
             except ModuleNotFound:
                 continue
             label = "-".join(x for x in (v, p) if x) or "default"
-            picks.setdefault(str(Path(where).resolve()), []).append(label)
+            picks.setdefault(str(where.resolve()), []).append(label)
     return picks
 
 

@@ -48,6 +48,7 @@ __all__ = [
     "Runtime",
     "CommandResult",
     "find_module",
+    "locate_module",
     "DEFAULT_MODULE_NAME",
     "ENGINE_VARIANTS",
     "ENGINE_PROFILES",
@@ -114,7 +115,16 @@ def _wanted(variant: str | None, profile: str | None) -> list[str]:
     return [engine_name(v, p) for v in variants for p in profiles]
 
 
-def _installed_module(ep: importlib.metadata.EntryPoint) -> tuple[bytes, str]:
+def _installed_engines() -> dict[str, importlib.metadata.EntryPoint]:
+    """The installed engine packages by engine name; the first on sys.path wins, as for imports."""
+    installed: dict[str, importlib.metadata.EntryPoint] = {}
+    for ep in _engine_entry_points():
+        installed.setdefault(ep.name, ep)
+    return installed
+
+
+def _installed_path(ep: importlib.metadata.EntryPoint) -> Path:
+    """The module file an installed engine package announces (ModuleNotFound naming the package if broken)."""
     dist = ep.dist.name if ep.dist is not None else ep.module
     try:
         target = ep.load()
@@ -123,12 +133,41 @@ def _installed_module(ep: importlib.metadata.EntryPoint) -> tuple[bytes, str]:
         raise ModuleNotFound(f"the installed engine package {dist} is broken ({exc!r}): reinstall it") from exc
     if not path.is_file():
         raise ModuleNotFound(f"the installed engine package {dist} has no module at {str(path)!r}: reinstall it")
+    return path
+
+
+def _installed_module(ep: importlib.metadata.EntryPoint, path: Path) -> bytes:
+    """The bytes of an installed package's module, checked against the SHA-256 the package was built with."""
     data = path.read_bytes()
     expected = getattr(sys.modules.get(ep.module), "SHA256", None)
     if isinstance(expected, str) and hashlib.sha256(data).hexdigest() != expected.lower():
+        dist = ep.dist.name if ep.dist is not None else ep.module
         raise ModuleNotFound(f"the module of the installed engine package {dist} ({path}) is not the one it was built "
                              "with (its SHA-256 differs): reinstall the package")
-    return data, str(path)
+    return data
+
+
+def locate_module(variant: str | None = None, profile: str | None = None
+                  ) -> tuple[Path, importlib.metadata.EntryPoint | None]:
+    """Where :func:`find_module` would take the module from when none is given, without reading it:
+    ``(path, the installed package's entry point or None)``. Raises what :func:`find_module` raises."""
+    _check_variant(variant, profile)
+    env = os.environ.get("AFMPEG_MODULE")
+    if env:
+        path = Path(env)
+        if not path.is_file():
+            raise ModuleNotFound(f"AFMPEG_MODULE points to {env!r}, which does not exist")
+        return path, None
+    wanted = _wanted(variant, profile)
+    installed = _installed_engines()
+    for name in wanted:
+        if name in installed:
+            return _installed_path(installed[name]), installed[name]
+    for name in wanted:
+        path = _repo_build_module().with_name(f"afmpeg-engine-{name}.wasm")
+        if path.is_file():
+            return path, None
+    raise ModuleNotFound(_how_to_get(wanted, variant, profile))
 
 
 def _how_to_get(wanted: Sequence[str], variant: str | None, profile: str | None) -> str:
@@ -173,24 +212,8 @@ def find_module(
         if not path.is_file():
             raise ModuleNotFound(f"engine module {str(path)!r} does not exist")
         return path.read_bytes(), str(path)
-    env = os.environ.get("AFMPEG_MODULE")
-    if env:
-        path = Path(env)
-        if not path.is_file():
-            raise ModuleNotFound(f"AFMPEG_MODULE points to {env!r}, which does not exist")
-        return path.read_bytes(), str(path)
-    wanted = _wanted(variant, profile)
-    installed: dict[str, importlib.metadata.EntryPoint] = {}
-    for ep in _engine_entry_points():
-        installed.setdefault(ep.name, ep)  # the first on sys.path wins, as for imports
-    for name in wanted:
-        if name in installed:
-            return _installed_module(installed[name])
-    for name in wanted:
-        path = _repo_build_module().with_name(f"afmpeg-engine-{name}.wasm")
-        if path.is_file():
-            return path.read_bytes(), str(path)
-    raise ModuleNotFound(_how_to_get(wanted, variant, profile))
+    path, ep = locate_module(variant, profile)
+    return (path.read_bytes() if ep is None else _installed_module(ep, path)), str(path)
 
 
 def resolve_fs(fs: Any, root: str | None, storage_options: Mapping[str, Any] | None = None) -> tuple[Any, str]:

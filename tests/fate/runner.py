@@ -186,35 +186,32 @@ class Runner:
         variables = {"TARGET_PATH": ".", **{k: v.replace("$(TARGET_PATH)", ".") for k, v in test.vars.items()}}
         if test.src:
             variables["SRC"] = test.src.replace("$(TARGET_PATH)", ".")
-        if test.cmd.split()[0] in TWO_STEP:
-            try:
-                words = command_words(test.name, test.cmd, variables)
-                got = self.enc_dec(test, words) if words[0] == "enc_dec" else self.lavf_container(test, words)
-            except Untranslatable as exc:
-                return Outcome(test.name, "untranslated", str(exc))
-            except afmpeg.UnsupportedFeature as exc:
-                return Outcome(test.name, "not-applicable", f"engine: {exc.message}", time.perf_counter() - t0)
-            except afmpeg.Error as exc:
-                return Outcome(test.name, "fail", f"{type(exc).__name__}: {exc.message}", time.perf_counter() - t0)
-            want = _lines(self.reference(test).read_text(errors="replace"))
-            if got == want:
-                return Outcome(test.name, "pass", "", time.perf_counter() - t0)
-            return Outcome(test.name, "fail", _first_difference(got, want), time.perf_counter() - t0)
         try:
-            job, muxer = translate(test.name, test.cmd, variables, self._stream_types)
+            got = self.output(test, variables)
         except Untranslatable as exc:
             return Outcome(test.name, "untranslated", str(exc))
-        except (ValueError, IndexError) as exc:
-            return Outcome(test.name, "untranslated", f"unreadable command ({exc})")
-        except RuntimeError as exc:
-            return Outcome(test.name, "fail", str(exc))
-        job = _with_output_dir(job)
-        try:
-            self.runtime.run(job)
         except afmpeg.UnsupportedFeature as exc:
             return Outcome(test.name, "not-applicable", f"engine: {exc.message}", time.perf_counter() - t0)
-        except afmpeg.Error as exc:
+        except afmpeg.Error as exc:  # before ValueError: JobSpecError is one
             return Outcome(test.name, "fail", f"{type(exc).__name__}: {exc.message}", time.perf_counter() - t0)
+        except (ValueError, IndexError) as exc:
+            return Outcome(test.name, "untranslated", f"unreadable command ({exc})")
+        except RuntimeError as exc:  # an input the runner could not probe
+            return Outcome(test.name, "fail", str(exc), time.perf_counter() - t0)
+        want = _lines(self.reference(test).read_text(errors="replace"))
+        seconds = time.perf_counter() - t0
+        if got == want:
+            return Outcome(test.name, "pass", "", seconds)
+        return Outcome(test.name, "fail", _first_difference(got, want), seconds)
+
+    def output(self, test: makefiles.FateTest, variables: dict[str, str]) -> list[str]:
+        """The test's output lines as FATE prints them. Raises Untranslatable, afmpeg errors, RuntimeError."""
+        if test.cmd.split()[0] in TWO_STEP:
+            words = command_words(test.name, test.cmd, variables)
+            return self.enc_dec(test, words) if words[0] == "enc_dec" else self.lavf_container(test, words)
+        job, muxer = translate(test.name, test.cmd, variables, self._stream_types)
+        job = _with_output_dir(job)
+        self.runtime.run(job)
         result_file = self.work / job["outputs"][0]["path"]
         if muxer == "nut":  # video_filter: "<label padded to 20> <md5 of the file>"
             label = test.name.removeprefix("filter-")
@@ -222,12 +219,7 @@ class Runner:
         else:
             got = _lines(result_file.read_text(errors="replace"))
         result_file.unlink()
-        want = _lines(self.reference(test).read_text(errors="replace"))
-        seconds = time.perf_counter() - t0
-        if got == want:
-            return Outcome(test.name, "pass", "", seconds)
-        return Outcome(test.name, "fail", _first_difference(got, want), seconds)
-
+        return got
 
 def _with_output_dir(job: dict[str, Any]) -> dict[str, Any]:
     """Outputs go to ``out/`` of the work directory (the inputs' tree stays as generated)."""
