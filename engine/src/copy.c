@@ -119,6 +119,8 @@ int copy_open(Job *job, OutputStream *ost)
         av_codec_get_tag2(ofmt->codec_tag, par->codec_id, &tag))
         ost->st->codecpar->codec_tag = 0;
     ost->st->time_base = ost->bsf ? ost->bsf->time_base_out : ist->time_base;
+    if (ist->duration > 0) /* a hint for the muxer, as in encode_open */
+        ost->st->duration = ts_rescale(ist->duration, ist->time_base, ost->st->time_base);
     ost->st->avg_frame_rate = ist->avg_frame_rate;
     ost->st->r_frame_rate = ist->r_frame_rate;
     ost->st->sample_aspect_ratio = ist->sample_aspect_ratio;

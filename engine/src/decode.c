@@ -38,7 +38,8 @@ int input_stream_open_decoder(Job *job, int file, int stream)
     if (tb.num <= 0 || tb.den <= 0)
         return fail(EXIT_FAILURE_PROCESSING, field, "%s: stream %d: invalid time base %d/%d",
                     path, stream, tb.num, tb.den);
-    if (!(ist->dec = avcodec_alloc_context3(codec)) || !(opts = decoder_options()))
+    if (!(ist->dec = avcodec_alloc_context3(codec)) ||
+        !(opts = decoder_options_for(&job->spec->inputs[file], ist->st->codecpar->codec_type)))
         return fail_oom(NULL);
     if ((ret = avcodec_parameters_to_context(ist->dec, ist->st->codecpar)) < 0) {
         av_dict_free(&opts);
@@ -47,6 +48,7 @@ int input_stream_open_decoder(Job *job, int file, int stream)
     ist->dec->pkt_timebase = tb;
     errlog_reset();
     ret = avcodec_open2(ist->dec, codec, &opts);
+    decoder_options_used(&job->spec->inputs[file], ist->st->codecpar->codec_type, opts, job->inputs[file].dec_used);
     av_dict_free(&opts);
     if (ret < 0)
         return fail_av(EXIT_FAILURE_PROCESSING, ret, field, "%s: stream %d: opening decoder %s",
@@ -73,7 +75,7 @@ int input_stream_open_decoder(Job *job, int file, int stream)
 static int trim_start(InputStream *ist, AVFrame **f)
 {
     AVFrame *frame = *f, *cut;
-    AVRational tb = ist->st->time_base;
+    AVRational tb = frame->time_base;
     int64_t skip;
     int ret;
 
@@ -116,16 +118,33 @@ static int push_frame(Job *job, int file, InputStream *ist, AVFrame *frame)
     int ret;
 
     int64_t pts = frame->best_effort_timestamp;
-    if (pts == AV_NOPTS_VALUE)
-        pts = ist->next_pts;
-    else if (in->ts_offset)
+    if (pts != AV_NOPTS_VALUE && in->ts_offset)
         pts = ts_sub(pts, ts_rescale(in->ts_offset, AV_TIME_BASE_Q, tb));
-    frame->pts = pts;
-    frame->time_base = tb;
-    if (frame->duration > 0)
-        ist->next_pts = ts_add(pts, frame->duration);
-    else if (ist->dec->codec_type == AVMEDIA_TYPE_AUDIO && frame->sample_rate > 0)
-        ist->next_pts = ts_add(pts, av_rescale_q(frame->nb_samples, (AVRational){ 1, frame->sample_rate }, tb));
+    if (ist->dec->codec_type == AVMEDIA_TYPE_AUDIO) {
+        /* Counted in samples, as ffmpeg does: a container's coarse timestamps
+         * (mkv's milliseconds) would otherwise make contiguous audio jitter. */
+        AVRational tb_s = { 1, ist->dec->sample_rate };
+        if (pts == AV_NOPTS_VALUE) {
+            pts = ist->next_pts == AV_NOPTS_VALUE ? 0 : ist->next_pts;
+        } else {
+            /* A gap (not rounding) starts the contiguous count anew. */
+            if (ist->next_pts != AV_NOPTS_VALUE &&
+                pts > av_rescale_q_rnd(ist->next_pts, tb_s, tb, AV_ROUND_UP | AV_ROUND_PASS_MINMAX))
+                ist->rescale_last = AV_NOPTS_VALUE;
+            pts = av_rescale_delta(tb, pts, tb_s, frame->nb_samples, &ist->rescale_last, tb_s);
+        }
+        frame->pts = pts;
+        frame->time_base = tb_s;
+        frame->duration = frame->nb_samples;
+        ist->next_pts = ts_add(pts, frame->nb_samples);
+    } else {
+        if (pts == AV_NOPTS_VALUE)
+            pts = ist->next_pts == AV_NOPTS_VALUE ? 0 : ist->next_pts;
+        frame->pts = pts;
+        frame->time_base = tb;
+        if (frame->duration > 0)
+            ist->next_pts = ts_add(pts, frame->duration);
+    }
     ist->frames++;
 
     if (in->trim_start && (ret = trim_start(ist, &f)) <= 0) {

@@ -25,8 +25,11 @@ int inputs_open(Job *job)
         if (!(in->streams = av_calloc(in->fmt->nb_streams ? in->fmt->nb_streams : 1, sizeof(*in->streams))))
             return fail_oom(NULL);
         in->nb_streams = in->fmt->nb_streams;
-        for (unsigned s = 0; s < in->nb_streams; s++)
+        for (unsigned s = 0; s < in->nb_streams; s++) {
             in->streams[s].st = in->fmt->streams[s];
+            in->streams[s].next_pts = AV_NOPTS_VALUE;
+            in->streams[s].rescale_last = AV_NOPTS_VALUE;
+        }
         /* Like ffmpeg without -copyts: outputs start at 0. */
         if (in->fmt->start_time != AV_NOPTS_VALUE)
             in->ts_offset = in->fmt->start_time;

@@ -62,18 +62,6 @@ int encode_pick(OutputFile *of, OutputStream *ost)
     return 0;
 }
 
-/* Option key `k` stripped of a ":v"/":a" suffix; returns 0 if it does not apply to `type`. */
-static int option_applies(const char *k, enum AVMediaType type, char *base, size_t size)
-{
-    size_t n = strlen(k);
-    av_strlcpy(base, k, size);
-    if (n > 2 && k[n - 2] == ':' && (k[n - 1] == 'v' || k[n - 1] == 'a')) {
-        base[n - 2 < size ? n - 2 : size - 1] = '\0';
-        return (k[n - 1] == 'v') == (type == AVMEDIA_TYPE_VIDEO);
-    }
-    return 1;
-}
-
 /* "qscale" in an output's options: a fixed quantiser, like ffmpeg's -q:v / -q:a
  * (-qscale). It is no AVOption but the CLI's shorthand for the "qscale" flag
  * plus global_quality = FF_QP2LAMBDA * q; video frames then carry it as their
@@ -139,7 +127,7 @@ int encode_open(Job *job, OutputStream *ost, unsigned char *consumed)
         enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
 
     while ((e = av_dict_iterate(of->spec->options, e))) {
-        if (option_applies(e->key, ost->type, base, sizeof(base)) && av_dict_set(&opts, base, e->value, 0) < 0) {
+        if (spec_option_applies(e->key, ost->type, base, sizeof(base)) && av_dict_set(&opts, base, e->value, 0) < 0) {
             av_dict_free(&opts);
             return fail_oom(NULL);
         }
@@ -162,7 +150,7 @@ int encode_open(Job *job, OutputStream *ost, unsigned char *consumed)
     /* An option counts as used if some encoder it was given took it. */
     e = NULL;
     for (int i = 0; (e = av_dict_iterate(of->spec->options, e)); i++)
-        if (option_applies(e->key, ost->type, base, sizeof(base)) && !av_dict_get(opts, base, NULL, AV_DICT_MATCH_CASE))
+        if (spec_option_applies(e->key, ost->type, base, sizeof(base)) && !av_dict_get(opts, base, NULL, AV_DICT_MATCH_CASE))
             consumed[i] = 1;
     av_dict_free(&opts);
 
@@ -175,6 +163,11 @@ int encode_open(Job *job, OutputStream *ost, unsigned char *consumed)
     if ((ret = avcodec_parameters_from_context(ost->st->codecpar, enc)) < 0)
         return fail_av(EXIT_FAILURE_PROCESSING, ret, field, "stream parameters of [%s]", ost->label);
     ost->st->time_base = enc->time_base;
+    if (ost->file >= 0) { /* as ffmpeg: the source's estimated duration, a hint for the muxer (avi sizes its index) */
+        const AVStream *ist = job->inputs[ost->file].fmt->streams[ost->stream];
+        if (ist->duration > 0)
+            ost->st->duration = ts_rescale(ist->duration, ist->time_base, ost->st->time_base);
+    }
     if (ost->type == AVMEDIA_TYPE_VIDEO) {
         ost->st->avg_frame_rate = enc->framerate;
         ost->st->sample_aspect_ratio = enc->sample_aspect_ratio;
@@ -234,22 +227,37 @@ int encode_finish(Job *job, OutputStream *ost)
 
 /* Cut an audio frame at the window end (pts and end in samples). Returns 0
  * (the window has room after it), 1 (it fills the window) or 2 (it starts
- * past the end: drop it). */
-static int cut_audio(const OutputStream *ost, AVFrame *frame, int64_t pts, int64_t end)
+ * past the end: drop it). A cut frame is the last one sent, so an encoder
+ * with a fixed frame size takes it too (libavcodec pads a short last frame
+ * with silence and gives its packet the frame's real duration). */
+static int cut_audio(AVFrame *frame, int64_t pts, int64_t end)
 {
-    const AVCodecContext *enc = ost->enc;
     int64_t left = ts_sub(end, pts);
     if (left <= 0)
         return 2;
-    /* Encoders with a fixed frame size take a short frame only at the very end. */
-    if (!(enc->codec->capabilities & (AV_CODEC_CAP_VARIABLE_FRAME_SIZE | AV_CODEC_CAP_SMALL_LAST_FRAME)) &&
-        enc->frame_size > 0)
-        return left <= frame->nb_samples;
     if (left < frame->nb_samples) {
         frame->nb_samples = (int)left;
         return 1;
     }
     return left == frame->nb_samples;
+}
+
+/* The field order, known from the first frame (as ffmpeg sets it): encoders
+ * that code fields need it, and muxers that write the stream description at
+ * the end (mov's "fiel") read it from the stream then. */
+static void tag_field_order(OutputStream *ost, const AVFrame *frame)
+{
+    AVCodecContext *enc = ost->enc;
+    enum AVFieldOrder fo = AV_FIELD_PROGRESSIVE;
+    if ((enc->flags & (AV_CODEC_FLAG_INTERLACED_DCT | AV_CODEC_FLAG_INTERLACED_ME)) ||
+        (frame->flags & AV_FRAME_FLAG_INTERLACED)) {
+        int tff = !!(frame->flags & AV_FRAME_FLAG_TOP_FIELD_FIRST);
+        fo = enc->codec_id == AV_CODEC_ID_MJPEG ? (tff ? AV_FIELD_TT : AV_FIELD_BB) : (tff ? AV_FIELD_TB : AV_FIELD_BT);
+    }
+    if (enc->field_order == AV_FIELD_UNKNOWN)
+        enc->field_order = fo;
+    if (ost->st->codecpar->field_order == AV_FIELD_UNKNOWN)
+        ost->st->codecpar->field_order = enc->field_order;
 }
 
 /* Whether sink time `ts` (+ `dur`) reaches the window end `end` (microseconds), exactly. */
@@ -298,6 +306,8 @@ int encode_frame(Job *job, OutputStream *ost, AVFrame *frame)
          * its quality: give it global_quality (as ffmpeg does for every frame). */
         frame->quality = enc->global_quality;
         ost->next_pts = ts_add(pts, 1);
+        if (!ost->frames_sent)
+            tag_field_order(ost, frame);
     } else {
         /* Audio that steps back in time (broken input timestamps) would make
          * the muxer refuse its packets: play it on from where the last frame ended. */
@@ -305,7 +315,7 @@ int encode_frame(Job *job, OutputStream *ost, AVFrame *frame)
             pts = ost->next_pts;
         /* The time base is 1/sample_rate: cut to the sample. */
         if (end != INT64_MAX &&
-            (full = cut_audio(ost, frame, pts, ts_add(ts_rescale(end, AV_TIME_BASE_Q, enc->time_base), shift))) == 2)
+            (full = cut_audio(frame, pts, ts_add(ts_rescale(end, AV_TIME_BASE_Q, enc->time_base), shift))) == 2)
             return encode_finish(job, ost);
         ost->last_pts = pts;
         frame->duration = frame->nb_samples;

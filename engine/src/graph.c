@@ -26,7 +26,8 @@ static int make_source(Job *job, int file, int stream, AVFilterContext **out)
     src = avfilter_graph_alloc_filter(job->graph, avfilter_get_by_name(video ? "buffer" : "abuffer"), name);
     if (!src || !(par = av_buffersrc_parameters_alloc()))
         return fail_oom(NULL);
-    par->time_base = ist->st->time_base;
+    /* Audio enters the graph counted in samples (decode.c's push_frame). */
+    par->time_base = video ? ist->st->time_base : (AVRational){ 1, dec->sample_rate };
     if (video) {
         AVRational sar = av_guess_sample_aspect_ratio(in->fmt, ist->st, NULL);
         par->format = ist->pix_fmt;

@@ -215,3 +215,20 @@ int graph_output_first_input(Job *job, const GraphOutput *g)
     av_free(w.memo);
     return r;
 }
+
+int graph_output_sole_input(Job *job, const GraphOutput *g, int *stream)
+{
+    const AVFilterContext *f = g->filter;
+    for (int depth = 0; depth <= MAX_DEPTH; depth++) {
+        for (int i = 0; i < job->nb_gin; i++) {
+            if (job->gin[i].src == f) {
+                *stream = job->gin[i].stream;
+                return job->gin[i].file;
+            }
+        }
+        if (f->nb_inputs != 1 || !f->inputs[0])
+            return -1;
+        f = f->inputs[0]->src;
+    }
+    return -1;
+}

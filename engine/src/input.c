@@ -22,10 +22,45 @@ const char *path_to_url(const char *path, char *buf, size_t size)
 
 AVDictionary *decoder_options(void)
 {
+    return decoder_options_for(NULL, AVMEDIA_TYPE_UNKNOWN);
+}
+
+AVDictionary *decoder_options_for(const spec_input *in, enum AVMediaType type)
+{
     AVDictionary *d = NULL;
-    if (av_dict_set(&d, "threads", "1", 0) < 0 || av_dict_set_int(&d, "max_pixels", MAX_PIXELS, 0) < 0)
+    const AVDictionaryEntry *e = NULL;
+    char base[256];
+    int ok = 1;
+    while (in && ok && (e = av_dict_iterate(in->decoder_options, e)))
+        if (spec_option_applies(e->key, type, base, sizeof(base)))
+            ok = av_dict_set(&d, base, e->value, 0) >= 0;
+    /* The engine's limits come last: the job cannot lift them. */
+    if (!ok || av_dict_set(&d, "threads", "1", 0) < 0 || av_dict_set_int(&d, "max_pixels", MAX_PIXELS, 0) < 0)
         av_dict_free(&d); /* a partial set would drop the pixel limit */
     return d;
+}
+
+void decoder_options_used(const spec_input *in, enum AVMediaType type, const AVDictionary *left, unsigned char *used)
+{
+    const AVDictionaryEntry *e = NULL;
+    char base[256];
+    for (int i = 0; (e = av_dict_iterate(in->decoder_options, e)) && i < MAX_CODEC_OPTIONS; i++)
+        if (spec_option_applies(e->key, type, base, sizeof(base)) && !av_dict_get(left, base, NULL, AV_DICT_MATCH_CASE))
+            used[i] = 1;
+}
+
+int decoder_options_check(const spec_input *in, int index, const unsigned char *used)
+{
+    const AVDictionaryEntry *e = NULL;
+    for (int i = 0; (e = av_dict_iterate(in->decoder_options, e)); i++) {
+        char field[48];
+        if (used[i])
+            continue;
+        snprintf(field, sizeof(field), "inputs[%d].decoder_options", index);
+        return fail(EXIT_MALFORMED_SPEC, field, "%s: unknown key \"%s\" (no decoder of this input uses it)", field,
+                    e->key);
+    }
+    return 0;
 }
 
 /* A key left in an options dictionary after libav took what it knows. */
@@ -250,7 +285,7 @@ int input_open(const spec_input *in, int index, AVFormatContext **out, char *err
     }
     unsigned nb = fmt->nb_streams, ok = 1; /* find_stream_info may add streams */
     for (unsigned i = 0; i < nb; i++)
-        ok &= (stream_opts[i] = decoder_options()) != NULL;
+        ok &= (stream_opts[i] = decoder_options_for(in, fmt->streams[i]->codecpar->codec_type)) != NULL;
     errlog_reset();
     ret = ok ? avformat_find_stream_info(fmt, stream_opts) : 0;
     for (unsigned i = 0; i < nb; i++)

@@ -38,7 +38,15 @@ const char *path_to_url(const char *path, char *buf, size_t size);
 /* Fail (exit 2, naming field and key) if libav left a key in d unconsumed. */
 int leftover_option(AVDictionary *d, const char *field);
 
-/* Codec options every decoder gets (one thread, pixel limit). Caller frees. */
+/* Codec options every decoder gets (one thread, pixel limit). Caller frees;
+ * NULL when out of memory. */
 AVDictionary *decoder_options(void);
+/* Those, after the input's "decoder_options" that apply to a `type` stream. */
+AVDictionary *decoder_options_for(const spec_input *in, enum AVMediaType type);
+/* After avcodec_open2 left `left` unconsumed: mark in used[] (indexed like
+ * in->decoder_options) the keys this decoder took. */
+void decoder_options_used(const spec_input *in, enum AVMediaType type, const AVDictionary *left, unsigned char *used);
+/* Fail (exit 2, naming the key) if some key of in->decoder_options is unused. */
+int decoder_options_check(const spec_input *in, int index, const unsigned char *used);
 
 #endif

@@ -73,7 +73,8 @@ static int open_input(FramesJob *j)
         return fail_kind(EXIT_FAILURE_PROCESSING, ERR_UNSUPPORTED, "inputs[0]",
                          "%s: stream %d: this build has no decoder for codec \"%s\"", path, idx,
                          avcodec_get_name(j->st->codecpar->codec_id));
-    if (!(j->dec = avcodec_alloc_context3(codec)) || !(opts = decoder_options()))
+    if (!(j->dec = avcodec_alloc_context3(codec)) ||
+        !(opts = decoder_options_for(fs->input, AVMEDIA_TYPE_VIDEO)))
         return fail_oom(NULL);
     if ((ret = avcodec_parameters_to_context(j->dec, j->st->codecpar)) < 0) {
         av_dict_free(&opts);
@@ -82,7 +83,13 @@ static int open_input(FramesJob *j)
     j->dec->pkt_timebase = tb;
     errlog_reset();
     ret = avcodec_open2(j->dec, codec, &opts);
-    av_dict_free(&opts);
+    {
+        unsigned char used[MAX_CODEC_OPTIONS] = { 0 };
+        decoder_options_used(fs->input, AVMEDIA_TYPE_VIDEO, opts, used);
+        av_dict_free(&opts);
+        if (ret >= 0 && decoder_options_check(fs->input, 0, used) < 0)
+            return -1;
+    }
     if (ret < 0)
         return fail_av(EXIT_FAILURE_PROCESSING, ret, "inputs[0]", "%s: stream %d: opening decoder %s", path, idx, codec->name);
     j->w = j->dec->width;

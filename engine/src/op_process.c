@@ -14,6 +14,7 @@
 #include <libavutil/bprint.h>
 
 #include "errors.h"
+#include "input.h"
 #include "ops.h"
 #include "process.h"
 
@@ -167,6 +168,9 @@ static int run(Job *job)
                 job->inputs[i].fmt->streams[s]->discard = AVDISCARD_ALL;
     if ((job->graph && graph_configure(job) < 0) || outputs_open(job) < 0 || inputs_seek(job) < 0)
         return -1;
+    for (int i = 0; i < job->nb_inputs; i++) /* every decoder is open by now */
+        if (decoder_options_check(&job->spec->inputs[i], i, job->inputs[i].dec_used) < 0)
+            return -1;
     progress_open(job);
     if (transcode(job) < 0 || check_decoding(job) < 0 || outputs_finish(job) < 0)
         return -1;

@@ -141,6 +141,7 @@ static int add_encoded(Job *job, OutputFile *of, GraphOutput *g)
     ost->last_pts = AV_NOPTS_VALUE;
     ost->last_us = INT64_MIN;
     ost->shift_file = graph_output_first_input(job, g);
+    ost->file = graph_output_sole_input(job, g, &ost->stream);
     ost->max_frames = g->type == AVMEDIA_TYPE_VIDEO ? of->spec->max_frames_video : of->spec->max_frames_audio;
     g->ost = ost;
     of->streams[of->nb_streams++] = ost;
@@ -336,18 +337,23 @@ static int open_file(OutputFile *of)
         return fail_oom(NULL);
     }
     errlog_reset();
-    /* The generic muxer options first (what avformat_write_header would do),
+    /* ffmpeg's -muxdelay default (mpegts and mpeg-ps offset timestamps by
+     * it); "max_delay" in format_options overrides it. */
+    oc->max_delay = 700000;
+    /* The generic muxer options first (what avformat_init_output would do),
      * so the encoder tags can follow the output's bitexact flag. */
     if ((ret = av_opt_set_dict(oc, &opts)) < 0) {
         av_dict_free(&opts);
         snprintf(field, sizeof(field), "outputs[%d].format_options", of->index);
         return fail_av(EXIT_MALFORMED_SPEC, ret, field, "%s", field);
     }
+    if (of->spec->duration_us >= 0) /* the expected length, a hint for muxers (as ffmpeg's -t) */
+        oc->duration = of->spec->duration_us;
     if (tag_encoders(of) < 0) {
         av_dict_free(&opts);
         return -1;
     }
-    ret = avformat_write_header(oc, &opts); /* may return 1 on success */
+    ret = avformat_init_output(oc, &opts); /* the header itself: write_header() */
     if (muxer_files_ok(of) < 0) {
         av_dict_free(&opts);
         return -1;
@@ -367,7 +373,7 @@ int outputs_open(Job *job)
 {
     for (int i = 0; i < job->nb_outputs; i++) {
         OutputFile *of = &job->outputs[i];
-        unsigned char consumed[256] = { 0 };
+        unsigned char consumed[MAX_CODEC_OPTIONS] = { 0 };
         const AVDictionaryEntry *e = NULL;
         char field[48];
 
@@ -390,28 +396,86 @@ int outputs_open(Job *job)
     return 0;
 }
 
+/* Some muxers set their time bases only when writing the header (nut), so
+ * packets are rescaled here, from pkt->time_base. */
+static int mux(OutputFile *of, AVPacket *pkt)
+{
+    int index = pkt->stream_index; /* the muxer takes the packet */
+    int ret;
+    av_packet_rescale_ts(pkt, pkt->time_base, of->oc->streams[index]->time_base);
+    pkt->time_base = of->oc->streams[index]->time_base;
+    ret = av_interleaved_write_frame(of->oc, pkt);
+    if (muxer_files_ok(of) < 0)
+        return -1;
+    if (ret < 0) {
+        const char *label = "?";
+        char field[48];
+        for (int j = 0; j < of->nb_streams; j++)
+            if (of->streams[j]->st && of->streams[j]->st->index == index)
+                label = of->streams[j]->label;
+        snprintf(field, sizeof(field), "outputs[%d]", of->index);
+        return fail_av(EXIT_FAILURE_PROCESSING, ret, field, "%s: writing a packet of \"%s\"", of->spec->path, label);
+    }
+    return 0;
+}
+
+/* Whether every video encoder of `of` has seen its first frame (or ended). */
+static int header_ready(const OutputFile *of)
+{
+    for (int j = 0; j < of->nb_streams; j++) {
+        const OutputStream *ost = of->streams[j];
+        if (ost->kind == OST_ENCODED && ost->type == AVMEDIA_TYPE_VIDEO && !ost->finished &&
+            ost->st->codecpar->field_order == AV_FIELD_UNKNOWN)
+            return 0;
+    }
+    return 1;
+}
+
+static int write_header(OutputFile *of)
+{
+    char field[48];
+    int ret;
+    errlog_reset();
+    ret = avformat_write_header(of->oc, NULL);
+    of->header_written = 1;
+    if (muxer_files_ok(of) < 0)
+        return -1;
+    if (ret < 0) {
+        snprintf(field, sizeof(field), "outputs[%d]", of->index);
+        return fail_av(EXIT_FAILURE_PROCESSING, ret, field, "%s: writing the header", of->spec->path);
+    }
+    for (int i = 0; i < of->nb_queued; i++) {
+        ret = mux(of, of->queue[i]);
+        av_packet_free(&of->queue[i]);
+        if (ret < 0)
+            return -1;
+    }
+    of->nb_queued = 0;
+    return 0;
+}
+
 int output_write(OutputStream *ost, AVPacket *pkt, AVRational tb)
 {
-    int ret;
+    OutputFile *of = ost->of;
     if (pkt->pts != AV_NOPTS_VALUE) {
         int64_t end = ts_rescale(ts_add(pkt->pts, FFMAX(pkt->duration, 0)), tb, AV_TIME_BASE_Q);
         ost->written_us = ost->packets ? FFMAX(ost->written_us, end) : end;
     }
     ost->packets++;
-    ost->of->bytes = ts_add(ost->of->bytes, pkt->size);
+    of->bytes = ts_add(of->bytes, pkt->size);
     pkt->stream_index = ost->st->index;
-    av_packet_rescale_ts(pkt, tb, ost->st->time_base);
-    pkt->time_base = ost->st->time_base;
-    ret = av_interleaved_write_frame(ost->of->oc, pkt);
-    if (muxer_files_ok(ost->of) < 0)
-        return -1;
-    if (ret < 0) {
-        char field[48];
-        snprintf(field, sizeof(field), "outputs[%d]", ost->of->index);
-        return fail_av(EXIT_FAILURE_PROCESSING, ret, field, "%s: writing a packet of \"%s\"", ost->of->spec->path,
-                       ost->label);
+    pkt->time_base = tb;
+    if (!of->header_written) {
+        if (of->nb_queued < MAX_HEADER_QUEUE && !header_ready(of)) {
+            if (!(of->queue[of->nb_queued] = av_packet_alloc()))
+                return fail_oom(NULL);
+            av_packet_move_ref(of->queue[of->nb_queued++], pkt);
+            return 0;
+        }
+        if (write_header(of) < 0)
+            return -1;
     }
-    return 0;
+    return mux(of, pkt);
 }
 
 int output_is_segmented(const OutputFile *of)
@@ -430,6 +494,8 @@ int outputs_finish(Job *job)
         char field[48];
         int ret;
         snprintf(field, sizeof(field), "outputs[%d]", i);
+        if (!of->header_written && write_header(of) < 0)
+            return -1;
         errlog_reset();
         ret = av_write_trailer(of->oc);
         if (muxer_files_ok(of) < 0)
@@ -454,6 +520,8 @@ void outputs_free(Job *job)
     }
     for (int i = 0; i < job->nb_outputs; i++) {
         AVFormatContext *oc = job->outputs[i].oc;
+        for (int j = 0; j < job->outputs[i].nb_queued; j++)
+            av_packet_free(&job->outputs[i].queue[j]);
         if (!oc)
             continue;
         if (!(oc->oformat->flags & AVFMT_NOFILE))

@@ -32,6 +32,8 @@
 /* Packets held back while a fast seek looks for the keyframe it landed on. */
 #define MAX_PENDING 1024
 #define MAX_OUTPUT_STREAMS (MAX_GRAPH_OUTPUTS + MAX_COPIES)
+/* Packets an output holds while its header waits for the first video frames. */
+#define MAX_HEADER_QUEUE 1024
 
 typedef struct InputStream {
     AVStream *st;
@@ -44,7 +46,8 @@ typedef struct InputStream {
     int w, h, pix_fmt;
     struct SwsContext *sws;
     AVFrame *conv;
-    int64_t next_pts;             /* for frames without a timestamp */
+    int64_t next_pts;             /* for frames without a timestamp (audio: in samples), or AV_NOPTS_VALUE */
+    int64_t rescale_last;         /* audio: av_rescale_delta's state, so samples stay contiguous */
     int64_t frames;               /* decoded frames */
     int64_t decode_errors;
 } InputStream;
@@ -60,6 +63,7 @@ typedef struct InputFile {
     int nb_pending, pending_pos;  /* packets read while anchoring, replayed after */
     AVPacket **pending;
     int empty_packets;            /* read in a row; bounded (MAX_EMPTY_PACKETS) */
+    unsigned char dec_used[MAX_CODEC_OPTIONS]; /* decoder_options keys some decoder took */
     int eof;
 } InputFile;
 
@@ -94,8 +98,9 @@ typedef struct OutputStream {
     int64_t frames_sent;          /* frames given to the encoder */
     int64_t max_frames;           /* the output's "max_frames" for this type; -1: no limit */
 
-    /* OST_COPIED, OST_SUBTITLE */
-    int file, stream;             /* the input stream */
+    /* OST_COPIED, OST_SUBTITLE: the input stream; OST_ENCODED: the one it is
+     * a plain filter chain from, or file -1 (for the muxer's duration hint) */
+    int file, stream;
     AVCodecContext *sub_dec;      /* OST_SUBTITLE: its decoder (the encoder is enc) */
     uint8_t *sub_buf;             /* OST_SUBTITLE: one encoded cue */
     AVBSFContext *bsf;            /* bitstream filters asked for, or NULL */
@@ -113,6 +118,13 @@ struct OutputFile {
     int nb_streams;
     OutputStream *streams[MAX_OUTPUT_STREAMS];
     int64_t bytes;                /* packet payload written (for muxers without a file of their own) */
+    /* The muxer is initialised when the job starts, but (as in ffmpeg) its
+     * header is written once each video encoder has seen its first frame, so
+     * the header can say what only frames tell (field order); packets that
+     * come before wait here. */
+    int header_written;
+    int nb_queued;
+    AVPacket *queue[MAX_HEADER_QUEUE];
     int64_t closed_size;          /* file size when it was closed */
 };
 
@@ -213,6 +225,9 @@ int graph_configure(Job *job);                   /* sinks with encoder constrain
 int graph_output_endless(Job *job, const GraphOutput *g, char *why, size_t size);
 /* Lowest input file feeding graph output `g`, or -1 (only source filters). */
 int graph_output_first_input(Job *job, const GraphOutput *g);
+/* The input file (and *stream) graph output `g` is a plain chain from (each
+ * filter on the way has one input, as in ffmpeg's simple filtergraphs), or -1. */
+int graph_output_sole_input(Job *job, const GraphOutput *g, int *stream);
 
 /* demux.c */
 int inputs_open(Job *job);                       /* open, read stream info */

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <libavutil/avstring.h>
 #include <libavutil/mem.h>
 
 #include "concat.h"
@@ -251,7 +252,7 @@ static int parse_inputs(const json_value *root, job_spec *spec, int required, in
 {
     static const char *const known_probe[] = { "path", "concat", "format", "options", NULL };
     static const char *const known_process[] = { "path", "concat", "format", "options", "seek", "video_codec",
-                                                 "audio_codec", NULL };
+                                                 "audio_codec", "decoder_options", NULL };
     int err;
     const json_value *arr = get_array(root, "inputs", "", MAX_INPUTS, required, &err);
     if (!arr)
@@ -273,8 +274,12 @@ static int parse_inputs(const json_value *root, job_spec *spec, int required, in
             get_options(o, "options", where, &in->options) < 0 ||
             parse_seek(o, where, in) < 0 ||
             get_string(o, "video_codec", where, 0, &in->video_codec) < 0 ||
-            get_string(o, "audio_codec", where, 0, &in->audio_codec) < 0)
+            get_string(o, "audio_codec", where, 0, &in->audio_codec) < 0 ||
+            get_options(o, "decoder_options", where, &in->decoder_options) < 0)
             return -1;
+        if (av_dict_count(in->decoder_options) > MAX_CODEC_OPTIONS)
+            return fail(EXIT_MALFORMED_SPEC, where, "%s.decoder_options: more than %d options", where,
+                        MAX_CODEC_OPTIONS);
         if ((in->video_codec || in->audio_codec) && in->nb_concat)
             return fail(EXIT_MALFORMED_SPEC, where, "%s: decoders cannot be forced on a concat input", where);
         if (!in->path == !in->nb_concat)
@@ -504,6 +509,7 @@ void spec_free(job_spec *spec)
 {
     for (int i = 0; i < spec->nb_inputs; i++) {
         av_dict_free(&spec->inputs[i].options);
+        av_dict_free(&spec->inputs[i].decoder_options);
         av_freep(&spec->inputs[i].concat);
     }
     for (int i = 0; i < spec->nb_outputs; i++) {
@@ -516,4 +522,15 @@ void spec_free(job_spec *spec)
     }
     json_free(spec->root);
     spec->root = NULL;
+}
+
+int spec_option_applies(const char *k, enum AVMediaType type, char *base, size_t size)
+{
+    size_t n = strlen(k);
+    av_strlcpy(base, k, size);
+    if (n > 2 && k[n - 2] == ':' && (k[n - 1] == 'v' || k[n - 1] == 'a')) {
+        base[n - 2 < size ? n - 2 : size - 1] = '\0';
+        return (k[n - 1] == 'v') == (type == AVMEDIA_TYPE_VIDEO);
+    }
+    return 1;
 }

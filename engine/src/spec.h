@@ -25,6 +25,7 @@
 #define MAX_MAP_ENTRIES (MAX_GRAPH_OUTPUTS + MAX_COPIES)
 #define MAX_CONCAT 1024
 #define MAX_SECONDS 3.2e10
+#define MAX_CODEC_OPTIONS 256 /* keys of one encoder or decoder options object */
 
 typedef enum { OP_VERSION, OP_PROBE, OP_PROCESS, OP_FRAMES, OP_CAPABILITIES } job_op;
 
@@ -40,6 +41,8 @@ typedef struct {
     int seek_accurate;     /* decode and drop up to the exact point (else: keyframe at or before) */
     const char *video_codec; /* forced decoders (like ffmpeg's -c:v before -i), or NULL */
     const char *audio_codec;
+    AVDictionary *decoder_options; /* for its video/audio decoders (strict: some decoder must take each
+                                    * key); "key:v"/"key:a" target one type */
 } spec_input;
 
 typedef struct {
@@ -103,5 +106,9 @@ static inline int codec_is_copy(const char *name)
 {
     return name && !strcmp(name, "copy");
 }
+
+/* Codec option key `k` stripped of a ":v"/":a" suffix into `base`; 0 if the
+ * key targets the other type than `type`. */
+int spec_option_applies(const char *k, enum AVMediaType type, char *base, size_t size);
 
 #endif

@@ -150,12 +150,15 @@ class JobBuilder:
         accurate: bool = True,
         format: str | None = None,
         options: Mapping[str, str] | None = None,
+        decoder_options: Mapping[str, str] | None = None,
     ) -> JobBuilder:
         """Add an input: a file ``path``, or a ``concat`` list of like-coded files joined by stream copy.
 
         ``start`` seeks (seconds from the input's start): ``accurate=True`` decodes from the keyframe before it and
         drops what precedes ``start`` exactly; ``accurate=False`` starts on that keyframe (needed when the input is
         copied, not encoded). ``format`` forces a demuxer, ``options`` are its options (string values).
+        ``decoder_options`` go to the input's decoders (``{"idct": "simple"}``; ``"key:v"``/``"key:a"`` for one
+        type).
 
         Example: ``afmpeg.job().input("in.mp4", start=12.5).input("music.flac")``
         """
@@ -170,6 +173,7 @@ class JobBuilder:
             format=format,
             options=None if options is None else dict(options),
             seek=seek,
+            decoder_options=None if decoder_options is None else dict(decoder_options),
         )
         item.validate(f"inputs[{len(self._inputs)}]")
         self._inputs.append(item)

@@ -109,8 +109,10 @@ def _check_mapping(value: Any, where: str) -> None:
 @dataclass
 class Input:
     """One input: a file ``path`` (or a ``concat`` list joined by stream copy), optionally a forced demuxer
-    ``format`` with demuxer ``options``, a ``seek`` (``{"start": seconds, "mode": "fast"|"accurate"}``), and
-    forced decoders ``video_codec`` / ``audio_codec`` (like ffmpeg's ``-c:v`` before ``-i``)."""
+    ``format`` with demuxer ``options``, a ``seek`` (``{"start": seconds, "mode": "fast"|"accurate"}``),
+    forced decoders ``video_codec`` / ``audio_codec`` (like ffmpeg's ``-c:v`` before ``-i``), and
+    ``decoder_options`` for its decoders (like codec options before ``-i``: ``{"idct": "simple"}``; a
+    ``":v"``/``":a"`` suffix targets one type; a key no decoder takes is an error)."""
 
     path: str | None = None
     format: str | None = None
@@ -119,6 +121,7 @@ class Input:
     seek: dict[str, Any] | None = None
     video_codec: str | None = None
     audio_codec: str | None = None
+    decoder_options: dict[str, str] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -145,6 +148,7 @@ class Input:
         _check_str(self.video_codec, f"{where}.video_codec", nonempty=True)
         _check_str(self.audio_codec, f"{where}.audio_codec", nonempty=True)
         _check_options(self.options, f"{where}.options")
+        _check_options(self.decoder_options, f"{where}.decoder_options")
         _check_mapping(self.seek, f"{where}.seek")
         if self.seek is not None:
             _check_seconds(self.seek.get("start"), f"{where}.seek.start")

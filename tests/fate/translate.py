@@ -150,6 +150,12 @@ def split_files(args: list[str]) -> tuple[list[_File], _File, list[tuple[str, st
     return inputs, _File(pending), glob
 
 
+def merge_flags(old: str | None, new: str) -> str:
+    """A flags option given again: ``+x``/``-x`` add to what was set, anything else replaces it (ffmpeg appends
+    a repeated flags-type option that starts with a sign)."""
+    return old + new if old and new[:1] in "+-" else new
+
+
 def _codec_key(opt: str) -> str | None:
     if opt in ("-c:v", "-codec:v", "-vcodec"):
         return "video"
@@ -188,9 +194,10 @@ def _input_spec(f: _File, index: int) -> tuple[dict[str, Any] | None, str | None
         elif opt in ("-channel_layout", "-ch_layout"):
             options["ch_layout"] = value or ""
         elif opt == "-fflags":
-            options["fflags"] = value or ""
-        elif opt in ("-flags", "-idct", "-color_range"):
-            pass  # decoder settings (bitexact, simple IDCT, range tag): not part of the job vocabulary
+            options["fflags"] = merge_flags(options.get("fflags"), value or "")
+        elif opt in ("-flags", "-idct", "-color_range"):  # codec options before -i: the decoders'
+            dec = spec.setdefault("decoder_options", {})
+            dec[opt[1:]] = merge_flags(dec.get(opt[1:]), value or "") if opt == "-flags" else value or ""
         else:
             raise Untranslatable(f"input option {opt}")
     if "ch_layout" in options and not fmt:
@@ -249,11 +256,12 @@ def ffmpeg_job(args: list[str], path: str, muxer: str | None, stream_types: Any 
     output: dict[str, Any] = {"path": path}
     if muxer:
         output["format"] = muxer
+    # FATE's commands are bitexact (framecrc/framemd5 add -bitexact, enc_dec FATE's FLAGS): the flags start so
     options: dict[str, str] = {"flags": "+bitexact"}
     format_options: dict[str, str] = {"fflags": "+bitexact"}
     vf: list[str] = []
     af: list[str] = []
-    pix_fmt = sample_fmt = size = None
+    pix_fmt = sample_fmt = size = color_range = None
     rate = channels = None
     max_frames: dict[str, int] = {}
     no_video = no_audio = False
@@ -285,13 +293,14 @@ def ffmpeg_job(args: list[str], path: str, muxer: str | None, stream_types: Any 
             max_frames["audio"] = int(value or 0)
         elif opt == "-f":
             output["format"] = value
-        elif opt == "-color_range":
+        elif opt == "-color_range":  # the encoder's, and (ffmpeg 7+) a constraint on the graph's output
             options["color_range"] = value or ""
+            color_range = {"mpeg": "tv", "jpeg": "pc"}.get(value or "", value)
         elif opt == "-metadata":
             key, _, val = (value or "").partition("=")
             output.setdefault("metadata", {})[key] = val
         elif opt in ("-movflags", "-mpegts_transport_stream_id"):
-            format_options[opt[1:]] = value or ""
+            format_options[opt[1:]] = merge_flags(format_options.get(opt[1:]), value or "")
         elif opt == "-fps_mode" and value == "passthrough":
             pass  # the engine passes frames through (it neither duplicates nor drops them)
         elif opt == "-vn":
@@ -299,9 +308,9 @@ def ffmpeg_job(args: list[str], path: str, muxer: str | None, stream_types: Any 
         elif opt == "-an":
             no_audio = True
         elif opt in ("-flags", "-flags:v", "-flags:a"):
-            options[opt.lstrip("-")] = (value or "") + "+bitexact" if opt == "-flags" else value or ""
+            options[opt[1:]] = merge_flags(options.get(opt[1:]), value or "")
         elif opt == "-fflags":
-            format_options["fflags"] = (value or "") + "+bitexact"
+            format_options["fflags"] = merge_flags(format_options.get("fflags"), value or "")
         elif opt in _ENCODER_OPTIONS:
             name = {"-q:v": "qscale:v", "-q:a": "qscale:a", "-ab": "b:a", "-aq": "qscale:a"}.get(opt, opt[1:])
             options[name] = value or ""
@@ -309,10 +318,15 @@ def ffmpeg_job(args: list[str], path: str, muxer: str | None, stream_types: Any 
             raise Untranslatable(f"output option {opt}")
     if max_frames:
         output["max_frames"] = max_frames
+    options["flags"] = merge_flags(options["flags"], "+bitexact")  # what -bitexact or FLAGS add last
+    format_options["fflags"] = merge_flags(format_options["fflags"], "+bitexact")
 
     graph = dict(glob).get("-lavfi") or dict(glob).get("-filter_complex")
     maps = [v for k, v in glob if k == "-map"]
-    sws = dict(glob).get("-sws_flags")
+    sws = None
+    for k, v in glob:
+        if k == "-sws_flags":
+            sws = merge_flags(sws, v or "")
     chains: list[str] = []
     labels: list[str] = []
     if graph is not None and (vf or af):
@@ -355,8 +369,9 @@ def ffmpeg_job(args: list[str], path: str, muxer: str | None, stream_types: Any 
             labels.append("aout")
     # the output formats ffmpeg appends to the graph (with auto conversion off, exactly these filters)
     tails = {}
-    video_tail = ([f"scale={size.replace('x', ':')}"] if size else []) + ([f"format=pix_fmts={pix_fmt}"] if pix_fmt
-                                                                            else [])
+    fmt_args = ([f"pix_fmts={pix_fmt}"] if pix_fmt else []) + ([f"color_ranges={color_range}"] if color_range else [])
+    video_tail = ([f"scale={size.replace('x', ':')}"] if size else []) + (
+        [f"format={':'.join(fmt_args)}"] if fmt_args else [])
     if video_tail:
         tails["v"] = ",".join(video_tail)
     audio_fmt = [f"sample_fmts={sample_fmt}"] if sample_fmt else []
