@@ -6,6 +6,7 @@
 
 #include <libavfilter/buffersink.h>
 #include <libavfilter/buffersrc.h>
+#include <libavutil/avstring.h>
 #include <libavutil/opt.h>
 
 #include "errors.h"
@@ -131,20 +132,81 @@ static const char *const gpl_filters[] = {
     "super2xsai", "tinterlace", "uspp", "vaguedenoiser",
 };
 
+/* The GPL-only filter called `name` (its first n bytes), or NULL. */
+static const char *gpl_filter(const char *name, size_t n)
+{
+    for (size_t i = 0; i < sizeof(gpl_filters) / sizeof(gpl_filters[0]); i++)
+        if (strlen(gpl_filters[i]) == n && !strncmp(name, gpl_filters[i], n))
+            return gpl_filters[i];
+    return NULL;
+}
+
 /* The GPL-only filter named in libav's "No such filter: 'NAME'" line, or NULL. */
 static const char *missing_gpl_filter(void)
 {
     const char *line = errlog_first(), *name;
-    size_t i, n;
 
     if (!line || !(name = strstr(line, "No such filter: '")))
         return NULL;
     name += strlen("No such filter: '");
-    n = strcspn(name, "'");
-    for (i = 0; i < sizeof(gpl_filters) / sizeof(gpl_filters[0]); i++)
-        if (strlen(gpl_filters[i]) == n && !strncmp(name, gpl_filters[i], n))
-            return gpl_filters[i];
-    return NULL;
+    return gpl_filter(name, strcspn(name, "'"));
+}
+
+static void fail_gpl_filter(const char *gpl)
+{
+    fail_kind(EXIT_FAILURE_PROCESSING, ERR_UNSUPPORTED, "filter",
+              "filter: no filter \"%s\" in this module: %s is GPL-licensed, so only the GPL engine variant has it "
+              "(afmpeg-engine-gpl-full.wasm, Runtime(variant=\"gpl\", profile=\"full\")); this module is the LGPL "
+              "variant", gpl, gpl);
+}
+
+/* The first filter of `graph` this build does not have, into buf (else 0).
+ * libav parses a filter's options before it looks the filter up, and options
+ * given by position ("setfield=bff") cannot be parsed without the filter: it
+ * then reports "No option name near ...", which would hide the real cause.
+ * The walk follows graphparser.c's own tokenising. */
+static int unknown_filter(const char *graph, char *buf, size_t size)
+{
+    const char *p = graph;
+    if (!strncmp(p, "sws_flags=", 10) && strchr(p, ';'))
+        p = strchr(p, ';') + 1;
+    while (*p) {
+        char *name, *opts, *at;
+        int found;
+        p += strspn(p, " \n\t\r");
+        while (*p == '[') { /* input labels */
+            p += strcspn(p, "]");
+            p += *p == ']';
+            p += strspn(p, " \n\t\r");
+        }
+        if (!(name = av_get_token(&p, "=,;[")))
+            return 0;
+        if (*p == '=') {
+            p++;
+            if (!(opts = av_get_token(&p, "[],;"))) {
+                av_free(name);
+                return 0;
+            }
+            av_free(opts);
+        }
+        if ((at = strchr(name, '@')))
+            *at = '\0';
+        found = !name[0] || avfilter_get_by_name(name) != NULL;
+        if (!found)
+            av_strlcpy(buf, name, size);
+        av_free(name);
+        if (!found)
+            return 1;
+        while (*p == '[') { /* output labels */
+            p += strcspn(p, "]");
+            p += *p == ']';
+        }
+        p += strspn(p, " \n\t\r");
+        if (*p != ',' && *p != ';')
+            break;
+        p++;
+    }
+    return 0;
 }
 
 int graph_parse(Job *job, const char *filter)
@@ -157,14 +219,23 @@ int graph_parse(Job *job, const char *filter)
     job->graph->nb_threads = 1;
     errlog_reset();
     ret = avfilter_graph_parse2(job->graph, filter, &ins, &outs);
+    if (ret == AVERROR(EINVAL)) {
+        char name[64];
+        if (unknown_filter(filter, name, sizeof(name))) {
+            const char *gpl = gpl_filter(name, strlen(name));
+            if (gpl && !strncmp(avfilter_license(), "LGPL", 4))
+                fail_gpl_filter(gpl);
+            else
+                fail_kind(EXIT_FAILURE_PROCESSING, ERR_UNSUPPORTED, "filter",
+                          "filter: Filter not found (no filter \"%s\" in this build)", name);
+            goto end;
+        }
+    }
     if (ret < 0) {
         const char *gpl = ret == AVERROR_FILTER_NOT_FOUND ? missing_gpl_filter() : NULL;
 
         if (gpl && !strncmp(avfilter_license(), "LGPL", 4)) {
-            fail_kind(EXIT_FAILURE_PROCESSING, ERR_UNSUPPORTED, "filter",
-                      "filter: no filter \"%s\" in this module: %s is GPL-licensed, so only the GPL engine variant "
-                      "has it (afmpeg-engine-gpl-full.wasm, Runtime(variant=\"gpl\", profile=\"full\")); this module "
-                      "is the LGPL variant", gpl, gpl);
+            fail_gpl_filter(gpl);
             goto end;
         }
         /* A filter missing from this build is like an unknown encoder (exit 1);

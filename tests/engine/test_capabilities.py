@@ -23,13 +23,15 @@ CODEC_RENAMES = {
     "movtext": "mov_text",  # ff_movtext_{en,de}coder are registered as "mov_text"
     "libvpx_vp8": "libvpx",  # ff_libvpx_vp8_encoder is "libvpx", as on ffmpeg's command line
     "libvpx_vp9": "libvpx-vp9",
+    "msmpeg4v3": "msmpeg4",  # ff_msmpeg4v3_{en,de}coder are "msmpeg4"
 }
 DEMUXER_RENAMES = {
     "mov": "mov,mp4,m4a,3gp,3g2,mj2",  # one demuxer answering to every ISO-BMFF flavour
     "matroska": "matroska,webm",
     "mpegps": "mpeg",  # ff_mpegps_demuxer is "mpeg"
 }
-MUXER_RENAMES = {"matroska_audio": "matroska"}  # ff_matroska_audio_muxer's name is "matroska" (extension .mka)
+MUXER_RENAMES = {"matroska_audio": "matroska",  # ff_matroska_audio_muxer's name is "matroska" (extension .mka)
+                 "mpeg1system": "mpeg", "mpeg2vob": "vob"}
 # Parsers have no public name: each is identified by the codec ids it handles.
 PARSER_CODECS = {"mpeg4video": ["mpeg4"], "mpegaudio": ["mp1", "mp2", "mp3", "mp3adu"], "mjpeg": ["mjpeg", "jpegls"],
                  "ac3": ["ac3", "eac3"], "mpegvideo": ["mpeg1video", "mpeg2video"], "dvdsub": ["dvd_subtitle"],
@@ -53,11 +55,15 @@ AUTO_ENABLED: dict[str, list[object]] = {
 # What configure enables on its own in the full profile, on top of AUTO_ENABLED.
 AUTO_ENABLED_FULL: dict[str, list[object]] = {
     "encoders": [],
-    "decoders": ["vp3"],  # theora_decoder_select="vp3_decoder"
+    "decoders": ["vp3",  # theora_decoder_select="vp3_decoder"
+                 "sp5x"],  # amv_decoder_select="sp5x_decoder"
     "muxers": [],
     "demuxers": [],
     "filters": [],
-    "bitstream_filters": [],
+    "bitstream_filters": [
+        "pcm_rechunk",  # mxf_muxer_select="iso_writer pcm_rechunk_bsf rangecoder" (gxf_muxer_select too)
+        "eia608_to_smpte436m",  # mxf_muxer_suggest="eia608_to_smpte436m_bsf"
+    ],
     "parsers": [],
     "protocols": [],
 }

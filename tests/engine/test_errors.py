@@ -80,3 +80,18 @@ def test_random_bytes_fail_cleanly(runtime, fs) -> None:
     assert "Invalid data" in ei.value.message or "noise.mp4" in ei.value.message
     probe = runtime.probe("noise.mp4", fs=fs).inputs[0]
     assert probe.error
+
+
+@pytest.mark.parametrize(("graph", "words"), [
+    ("testsrc2=d=1,nosuchfilter[o]", 'nosuchfilter'),
+    # libav parses options given by position before it looks the filter up, and then says "No option name"
+    ("testsrc2=d=1,nosuchfilter=bff[o]", 'no filter "nosuchfilter" in this build'),
+    ("testsrc2=d=1[a];[a]null,other@x=1:2[o]", 'no filter "other" in this build'),
+    ("testsrc2=d=1,hqdn3d=4[o]", "only the GPL engine variant has it"),
+])
+def test_a_filter_this_build_lacks_is_unsupported_however_its_options_are_written(runtime, fs, graph, words) -> None:
+    job = {"op": "process", "filter": graph,
+           "outputs": [{"path": "o.nut", "format": "null", "map": ["[o]"], "video_codec": "rawvideo"}]}
+    with pytest.raises(afmpeg.UnsupportedFeature, match=words) as info:
+        runtime.run(job, fs=fs)
+    assert info.value.field == "filter"

@@ -117,3 +117,16 @@ def test_muxed_files_match_native_ffmpeg(runtime: afmpeg.Runtime, full_runtime: 
                "-framerate", "25", "-i", str(tmp_path / "src.yuv"), "-c:v", codec, "-threads", "1", "-flags",
                "+bitexact", "-fflags", "+bitexact", "-f", fmt, "-y", str(theirs))
     assert ours.read_bytes() == theirs.read_bytes()
+
+
+def test_a_demuxer_failing_past_its_end_marker_ends_the_input(full_runtime: afmpeg.Runtime,
+                                                              fs: afmpeg.MemoryFS) -> None:
+    """lavf calls the smjpeg demuxer again after its DONE chunk, and it fails on the bytes past the end of the file
+    ("unknown chunk 0"): everything was read, so the input ends there (ffmpeg takes it as the end too)."""
+    full_runtime.run({"op": "process", "filter": "testsrc2=size=64x48:rate=10:duration=1[v];sine=duration=1[a]",
+                      "outputs": [{"path": "a.smjpeg", "format": "smjpeg", "map": ["[v]", "[a]"]}]}, fs=fs)
+    full_runtime.run({"op": "process", "inputs": [{"path": "a.smjpeg"}],
+                      "outputs": [{"path": "a.crc", "format": "framecrc", "map": ["0:v", "0:a"],
+                                   "video_codec": "copy", "audio_codec": "copy"}]}, fs=fs)
+    rows = _crc_rows(fs, "a.crc")
+    assert sum(r[0] == "0" for r in rows) == 10 and sum(r[0] == "1" for r in rows) > 0

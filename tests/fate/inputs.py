@@ -19,6 +19,8 @@ import sys
 import tarfile
 from pathlib import Path
 
+from . import makefiles
+
 REPO = Path(__file__).resolve().parents[2]
 LOCK = REPO / "engine" / "sources.lock.json"
 
@@ -51,7 +53,7 @@ def prepare() -> Path:
     """The FATE work directory, ready: ``<it>/tests/...`` as in an FFmpeg build tree, inputs generated."""
     tarball, top = ffmpeg_tarball()
     work = build_cache() / f"fate-{hashlib.sha256(tarball.name.encode()).hexdigest()[:12]}"
-    done = work / ".ready-5"
+    done = work / ".ready-7"
     if done.exists():
         return work
     shutil.rmtree(work, ignore_errors=True)
@@ -78,8 +80,10 @@ def prepare() -> Path:
         "#define AV_HAVE_BIGENDIAN 0\n#define AV_HAVE_FAST_UNALIGNED 1\n")
     _zig_cc(f"-I{gen / 'include'}", f"-I{src.parent}", str(src / "tiny_psnr.c"), "-o", str(gen / "tiny_psnr"), "-lm")
     run = {"cwd": work, "check": True, "capture_output": True}
-    # every tests/data/asynth-<rate>-<channels>.wav a test names
-    named = {m for mak in (src / "fate").glob("*.mak") for m in re.findall(r"asynth-(\d+)-(\d+)\.wav", mak.read_text())}
+    # every tests/data/asynth-<rate>-<channels>.wav a test names (after make's expansion: the swresample tests
+    # name theirs through CROSS_TEST)
+    texts = [" ".join([t.cmd, t.src or "", *t.vars.values()]) for t in makefiles.parse(src / "fate").values()]
+    named = {m for text in texts for m in re.findall(r"asynth-(\d+)-(\d+)\.wav", text)}
     for rate, channels in sorted(named):
         subprocess.run([str(gen / "audiogen"), f"tests/data/asynth-{rate}-{channels}.wav", str(rate), str(channels)],
                        **run)  # type: ignore[arg-type]

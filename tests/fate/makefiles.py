@@ -3,8 +3,10 @@ configure components the Makefile makes it depend on.
 
 Only what FATE's make rules say is used. The subset of GNU make understood here: line continuations; rules
 ``fate-NAME: CMD = ...``, ``fate-NAME: SRC = ...`` and ``$(LIST): SRC = ...``; lists ``FATE_X-$(call MACRO, ...)
-+= names`` and ``FATE_X-$(CONFIG_Y) += names`` (the components each name needs); ``$(addprefix p, a b)``. Tests
-whose command is a pattern rule (``fate-x-%``) are expanded from the names their lists add.
++= names``, ``FATE_X-$(CONFIG_Y) += names`` and ``FATE_X += names`` (the components each name needs, also
+through a list of lists: ``FATE_X-$(call MACRO, ...) += $(FATE_Y)``); ``$(addprefix p, a b)``; ``define``
+blocks instantiated by FATE's ``CROSS_TEST`` (the swresample tests). Tests whose command is a pattern rule
+(``fate-x-%``) are expanded from the names their lists add.
 """
 
 from __future__ import annotations
@@ -60,6 +62,45 @@ class FateTest:
 
 def _join_lines(text: str) -> list[str]:
     return re.sub(r"\\\n", " ", text).splitlines()
+
+
+def _cross_tests(lines: list[str]) -> list[str]:
+    """The lines with each ``$(call CROSS_TEST,LIST,NAME,a,b,c)`` replaced by the ``define NAME`` block it
+    instantiates: as libswresample.mak defines CROSS_TEST, ``$(1)``/``$(2)`` run over every ordered pair of
+    different words of LIST (a word list or a plain variable of the file) and ``$(3)``..``$(5)`` are a, b, c."""
+    defines: dict[str, list[str]] = {}
+    plain: dict[str, list[str]] = {}
+    out: list[str] = []
+    it = iter(lines)
+    for line in it:
+        text = line.strip()
+        m = re.fullmatch(r"define\s+(\w+)", text)
+        if m:
+            defines[m.group(1)] = list(iter(lambda: next(it, "endef"), "endef"))
+            continue
+        m = re.fullmatch(r"(\w+)\s*=\s*([^$=:]*)", text)
+        if m:
+            plain[m.group(1)] = m.group(2).split()
+        m = re.fullmatch(r"\$\(call\s+CROSS_TEST\s*,([^,]+),\s*(\w+)((?:,[^,()]*)*)\)", text)
+        if not m or m.group(2) not in defines:
+            out.append(line)
+            continue
+        ref = re.fullmatch(r"\$\((\w+)\)", m.group(1).strip())
+        words = plain.get(ref.group(1), []) if ref else m.group(1).split()
+        extra = [a.strip() for a in m.group(3).split(",")[1:]]
+        for i in words:
+            for j in words:
+                if i == j:
+                    continue
+                args = ([i, j, *extra] + [""] * 9)[:9]
+                out += [re.sub(r"\$\((\d)\)", lambda a, args=args: args[int(a.group(1)) - 1], body)
+                        for body in defines[m.group(2)]]
+    return out
+
+
+def _substitute(words: list[str], replacement: str) -> str:
+    """make's substitution reference ``$(VAR:%=REPL)`` over ``words`` (``\\%`` in REPL is a literal ``%``)."""
+    return " ".join(replacement.replace("\\%", "\0").replace("%", w).replace("\0", "%") for w in words)
 
 
 def _expand_addprefix(text: str) -> str:
@@ -144,25 +185,48 @@ def parse(directory: Path) -> dict[str, FateTest]:
     lists: dict[str, list[str]] = {}  # list variable (FATE_X-yes) -> test names
     includes: dict[str, list[str]] = {}  # list variable -> the list variables it adds
     needs: dict[str, list[str]] = {}
+    list_needs: dict[str, list[str]] = {}  # components a list of lists adds to every member of the lists
     patterns: list[tuple[str, str, str]] = []  # (pattern, cmd, mak) of fate-x-%: CMD = ...
     srcs: list[tuple[str, str]] = []  # (target, SRC)
     pattern_vars: list[tuple[str, str, str]] = []  # (pattern, var, value) of fate-x-%: VAR = ...
     other_vars: list[tuple[str, str, str]] = []  # (target, var, value)
+    appends: list[tuple[str, str, str]] = []  # (target or pattern, var, value) of target: VAR += value
     for mak in sorted(directory.glob("*.mak")):
-        for line in _join_lines(mak.read_text(errors="replace")):
+        plain: dict[str, list[str]] = {}
+        for line in _cross_tests(_join_lines(mak.read_text(errors="replace"))):
             line = _expand_addprefix(line.strip())
-            m = re.match(r"^(FATE_[\w]+)-(.+?)\s*\+=\s*(.*)$", line)
+            m = re.match(r"^(FATE_[\w]+)(?:-(.+?))?\s*\+=\s*(.*)$", line)
             if m:
+                key = f"{m.group(1)}-yes" if m.group(2) else m.group(1)  # FATE_X += names: an unconditional list
                 names = [n.removeprefix("fate-") for n in m.group(3).split() if n.startswith("fate-")]
-                lists.setdefault(f"{m.group(1)}-yes", []).extend(names)
-                for ref in re.findall(r"\$\((FATE_[\w]+)-[^)]*\)", m.group(3)):  # a list of lists
-                    includes.setdefault(f"{m.group(1)}-yes", []).append(f"{ref}-yes")
-                comps = components_of(m.group(2))
+                lists.setdefault(key, []).extend(names)
+                comps = components_of(m.group(2)) if m.group(2) else []
+                for ref, cond in re.findall(r"\$\((FATE_[\w]+)(-[^)]*)?\)", m.group(3)):  # a list of lists
+                    includes.setdefault(key, []).append(f"{ref}-yes" if cond else ref)
+                    if not cond and comps:
+                        list_needs.setdefault(ref, []).extend(comps)
                 for n in names:
                     if comps is not None:
                         needs.setdefault(n, []).extend(comps)
                 continue
-            m = re.match(r"^([^:=#]+?):\s*(CMD|SRC|\w+)\s*=\s*(.*)$", line)
+            # FATE_X := $(FATE_Y-yes) ...: a list of lists
+            m = re.fullmatch(r"(FATE_\w+)\s*:?=\s*(.*\$\(FATE_.*)", line)
+            if m:
+                for ref, cond in re.findall(r"\$\((FATE_[\w]+)(-[^)]*)?\)", m.group(2)):
+                    includes.setdefault(m.group(1), []).append(f"{ref}-yes" if cond else ref)
+                continue
+            # a plain word list (FATE_MPEG2 := mpeg2 ...; a $(if $(CONFIG_X), words) in it taken as configured)
+            m = re.fullmatch(r"(\w+)\s*:?=\s*([^$=:]*)", re.sub(r"\$\(if \$\(CONFIG_\w+\),([^()]*)\)", r"\1", line))
+            if m:
+                plain[m.group(1)] = m.group(2).split()
+                continue
+            line = re.sub(r"^\$\((\w+):%=([^)]*)\)",
+                          lambda r, plain=plain: _substitute(plain.get(r.group(1), []), r.group(2)), line)
+            m = re.match(r"^([^:=#]+?):\s*(\w+)\s*\+=\s*(.*?)\s*(?:#.*)?$", line)  # target: VAR += more
+            if m:
+                appends += [(target, m.group(2), m.group(3)) for target in m.group(1).split()]
+                continue
+            m = re.match(r"^([^:=#]+?):\s*(CMD|SRC|\w+)\s*=\s*(.*?)\s*(?:#.*)?$", line)  # make: # starts a comment
             if not m:
                 continue
             targets_, var, value = m.group(1).split(), m.group(2), m.group(3)
@@ -176,6 +240,9 @@ def parse(directory: Path) -> dict[str, FateTest]:
                 out += members(inner, seen | {var})
         return out
 
+    for ref, comps in list_needs.items():
+        for n in members(ref):
+            needs.setdefault(n, []).extend(comps)
     listed = {n for names in lists.values() for n in names}
     # tests named only through their reference files (acodec-*, vsynth1-*, lavf-*): FATE builds their names
     # with make functions this reader does not evaluate
@@ -212,6 +279,13 @@ def parse(directory: Path) -> dict[str, FateTest]:
         for n in targets(target):
             if n in tests:
                 tests[n].vars[var] = value
+    for target, var, value in appends:  # after the assignments they add to, in the files' order
+        if "%" in target:
+            names = [n for n in tests if target.startswith("fate-") and stem(target.removeprefix("fate-"), n)]
+        else:
+            names = [n for n in targets(target) if n in tests]
+        for n in names:
+            tests[n].vars[var] = f"{tests[n].vars.get(var, '')} {value}".strip()
     for n, t in tests.items():
         if n in needs:
             t.components = sorted(set(needs[n]))

@@ -5,7 +5,9 @@ build/fate-report.json. The suite fails when:
 
 - fewer tests pass than the floor in floor.txt;
 - a test listed in expected-pass.txt does not pass (a regression);
-- a test fails without being explained in known-failures.txt, or an explained one no longer fails.
+- a test fails without being explained in known-failures.txt, or an explained one no longer fails;
+- on the lean LGPL module (the default engine), a test that passes on the full one and whose components the lean
+  module has does not pass there too.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from .runner import REPO, run
 
 HERE = Path(__file__).resolve().parent
 MODULE = REPO / "build" / "afmpeg-engine-gpl-full.wasm"
+LEAN_MODULE = REPO / "build" / "afmpeg-engine-lgpl.wasm"
 REPORT = REPO / "build" / "fate-report.json"
 
 
@@ -78,3 +81,20 @@ def test_not_applicable_names_what_is_missing(report: dict[str, Any]) -> None:
             assert t["reason"].startswith(("not in the module:", "engine:")), t
         if t["status"] == "untranslated":
             assert t["reason"], t
+
+
+@pytest.fixture(scope="session")
+def lean_report() -> dict[str, Any]:
+    if not LEAN_MODULE.is_file():
+        pytest.fail(f"{LEAN_MODULE} is missing: run `make engine`")
+    return run(LEAN_MODULE)
+
+
+def test_the_lean_module_passes_what_it_has_the_components_for(report: dict[str, Any],
+                                                                lean_report: dict[str, Any]) -> None:
+    lean = _status(lean_report)
+    applicable = [n for n, t in _status(report).items()
+                  if t["status"] == "pass" and lean[n]["status"] != "not-applicable"]
+    assert len(applicable) >= 100, lean_report["counts"]  # the lean build covers a good part of the selection
+    wrong = {n: lean[n] for n in applicable if lean[n]["status"] != "pass"}
+    assert not wrong, wrong

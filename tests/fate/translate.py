@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-# Commands whose output is the muxer named here, written to a file we compare with the reference.
-COMMANDS = {"framecrc": "framecrc", "framemd5": "framemd5", "video_filter": "nut"}
+# Commands whose output is the muxer named here, written to a file we compare with the reference ("ffmpeg":
+# fate-run.sh's plain run writing to stdout, in the format its -f names).
+COMMANDS = {"framecrc": "framecrc", "framemd5": "framemd5", "video_filter": "nut", "ffmpeg": "ffmpeg"}
 # Commands run as two jobs (encode, decode) by the runner (see runner.Runner.enc_dec).
-TWO_STEP = {"enc_dec", "lavf_container"}
+TWO_STEP = {"enc_dec", "lavf_container", "lavf_video", "lavf_audio", "lavf_image", "lavf_container_timecode",
+            "lavf_container_timecode_drop", "lavf_container_timecode_nodrop"}
 # fate-run.sh's option sets: FLAGS, and what DEC_OPTS / ENC_OPTS add to it (thread options left out).
 FLAGS = ["-flags", "+bitexact", "-sws_flags", "+accurate_rnd+bitexact", "-fflags", "+bitexact"]
 DEC_OPTS = ["-idct", "simple", *FLAGS]
@@ -49,7 +52,16 @@ _ENCODER_OPTIONS = {"-b:v", "-b:a", "-g", "-bf", "-dct", "-idct", "-mbd", "-trel
                     "-aac_tns", "-sws_dither", "-exact_rice_parameters", "-multi_dim_quant", "-min_prediction_order",
                     "-max_prediction_order", "-prediction_order_method", "-lpc_coeff_precision", "-trellis:a",
                     "-block_size", "-ch_layout:a", "-frame_size:a", "-afterburner", "-motion_est", "-skip_cmp",
-                    "-intra_vlc", "-non_linear_quant", "-alternate_scan", "-mpeg_quant", "-timecode_frame_start"}
+                    "-intra_vlc", "-non_linear_quant", "-alternate_scan", "-mpeg_quant", "-timecode_frame_start",
+                    # encoder-private options FATE's round trips use
+                    "-huffman", "-obmc", "-umv", "-aiv", "-strip_number_adaptivity", "-intra_dc_precision",
+                    "-scplx_mask", "-data_partitioning", "-noise_reduction", "-profile", "-wavelet_type", "-flags2",
+                    "-vb", "-bits_per_raw_sample", "-compression", "-rc_max_vbv_use", "-rc_min_vbv_use",
+                    "-rc_init_occupancy", "-field_order"}
+
+
+# Formats (by file extension) whose default video encoder is an MPEG-1/2 one.
+_MPEG_VIDEO_DEFAULTS = {"mpg": "mpeg1video", "mxf": "mpeg2video", "gxf": "mpeg2video", "ts": "mpeg2video"}
 
 
 class Untranslatable(Exception):
@@ -111,11 +123,17 @@ _TAKES_VALUE = {
     "-compression_level", "-dct", "-idct", "-mbd", "-trellis", "-flags:v", "-flags:a", "-b", "-ab",
     "-strict", "-profile:v", "-level", "-coder", "-pred", "-context", "-slices", "-af:a", "-vtag", "-atag",
     "-max_muxing_queue_size", "-aq", "-write_bext", "-time_base", "-color_range", "-passlogfile", "-fps_mode",
-    "-metadata", "-movflags", "-mpegts_transport_stream_id",
+    "-metadata", "-movflags", "-mpegts_transport_stream_id", "-timecode",
 }
 
 
-_TAKES_VALUE |= _ENCODER_OPTIONS
+# Muxer-private options FATE's muxer tests use (format_options).
+_MUXER_OPTIONS = {"-write_tmcd", "-loopstart", "-loopend", "-write_peak", "-mxf_audio_edit_rate", "-max_frames",
+                  "-reserve_index_space", "-write_id3v2", "-id3v2_version", "-write_xing"}
+# Decoder options given before -i (decoder_options).
+_DECODER_OPTIONS = {"-flags", "-idct", "-color_range", "-skip_frame", "-lowres", "-flags2"}
+
+_TAKES_VALUE |= _ENCODER_OPTIONS | _MUXER_OPTIONS | _DECODER_OPTIONS
 
 
 def split_files(args: list[str]) -> tuple[list[_File], _File, list[tuple[str, str | None]]]:
@@ -132,6 +150,9 @@ def split_files(args: list[str]) -> tuple[list[_File], _File, list[tuple[str, st
             continue
         if a in ("-lavfi", "-filter_complex", "-sws_flags", "-map"):
             glob.append((a, next(it, None)))
+            continue
+        if a == "-copyts":  # global: timestamps are kept (the output's copy_ts)
+            glob.append((a, None))
             continue
         if a == "-i":
             inputs.append(_File(pending, next(it, "")))
@@ -172,6 +193,9 @@ def _input_spec(f: _File, index: int) -> tuple[dict[str, Any] | None, str | None
     fmt = None
     options: dict[str, str] = {}
     for opt, value in f.opts:
+        if opt in ("-an", "-vn"):  # the input's audio (video) is not used
+            spec["_without"] = {*spec.get("_without", ()), "audio" if opt == "-an" else "video"}
+            continue
         if value is None:
             raise Untranslatable(f"input option {opt} without a value")
         key = _codec_key(opt)
@@ -195,7 +219,7 @@ def _input_spec(f: _File, index: int) -> tuple[dict[str, Any] | None, str | None
             options["ch_layout"] = value or ""
         elif opt == "-fflags":
             options["fflags"] = merge_flags(options.get("fflags"), value or "")
-        elif opt in ("-flags", "-idct", "-color_range"):  # codec options before -i: the decoders'
+        elif opt in _DECODER_OPTIONS:  # codec options before -i: the decoders'
             dec = spec.setdefault("decoder_options", {})
             dec[opt[1:]] = merge_flags(dec.get(opt[1:]), value or "") if opt == "-flags" else value or ""
         else:
@@ -203,7 +227,7 @@ def _input_spec(f: _File, index: int) -> tuple[dict[str, Any] | None, str | None
     if "ch_layout" in options and not fmt:
         raise Untranslatable("-channel_layout on a demuxed input (it overrides the decoder's layout)")
     if fmt == "lavfi":
-        if options or len(spec) > 1:
+        if options or len(spec) > 1 or "_without" in spec:
             raise Untranslatable("options on a lavfi input")
         return None, f.path
     if fmt:
@@ -213,24 +237,41 @@ def _input_spec(f: _File, index: int) -> tuple[dict[str, Any] | None, str | None
     return spec, None
 
 
-def translate(test: str, cmd: str, variables: dict[str, str],
-              stream_types: Any = None) -> tuple[dict[str, Any], str]:
+def translate(test: str, cmd: str, variables: dict[str, str], stream_types: Any = None,
+              read_file: Callable[[str], str] | None = None) -> tuple[dict[str, Any], str]:
     """The job for FATE test ``test`` whose command is ``cmd``, and the output format (``framecrc``/``framemd5``).
 
     ``variables`` gives the make variables (``SRC``, ``TARGET_PATH``, ...) as paths in the job's filesystem;
     ``stream_types(input_spec)`` says which stream types (``{"video", "audio"}``) an input has, for commands
-    without a graph (ffmpeg then takes the input's best video and audio stream).
+    without a graph (ffmpeg then takes the input's best video and audio stream); ``read_file(path)`` gives a
+    file's text, for ffmpeg's ``-/option FILE`` (the option's value read from a file).
     """
     words = command_words(test, cmd, variables)
+    if read_file:
+        for i, w in enumerate(words[:-1]):
+            if w.startswith("-/"):
+                words[i], words[i + 1] = f"-{w[2:]}", read_file(words[i + 1]).strip()
     if not words or words[0] not in COMMANDS:
         raise Untranslatable(f"command {words[0] if words else '(empty)'!r}")
     muxer = COMMANDS[words[0]]
+    if words[0] == "ffmpeg":
+        if words[-1] != "-":
+            raise Untranslatable("ffmpeg writing a named file")
+        return ffmpeg_job(words[1:-1], "out.ffmpeg", None, stream_types), muxer
     if words[0] == "video_filter":
         if len(words) < 2:
             raise Untranslatable("video_filter without filters")
-        base = [w.replace("{TARGET_PATH}", variables.get("TARGET_PATH", ".")) for w in _VIDEO_FILTER]
-        words = [words[0], *base, "-vf", words[1], "-c:v", "rawvideo", "-frames:v", "5", *words[2:]]
+        return video_filter_job(words[1], words[2:], variables, stream_types), muxer
     return ffmpeg_job(words[1:], f"out.{muxer}", muxer, stream_types), muxer
+
+
+def video_filter_job(filters: str, extra: list[str], variables: dict[str, str], stream_types: Any = None
+                     ) -> dict[str, Any]:
+    """fate-run.sh's video_filter: 5 frames (unless ``extra`` says otherwise) of the vsynth1 pictures through
+    ``filters`` into a NUT file."""
+    base = [w.replace("{TARGET_PATH}", variables.get("TARGET_PATH", ".")) for w in _VIDEO_FILTER]
+    return ffmpeg_job([*base, "-vf", filters, "-c:v", "rawvideo", "-frames:v", "5", *extra], "out.nut", "nut",
+                      stream_types)
 
 
 def command_words(test: str, cmd: str, variables: dict[str, str]) -> list[str]:
@@ -261,7 +302,7 @@ def ffmpeg_job(args: list[str], path: str, muxer: str | None, stream_types: Any 
     format_options: dict[str, str] = {"fflags": "+bitexact"}
     vf: list[str] = []
     af: list[str] = []
-    pix_fmt = sample_fmt = size = color_range = None
+    pix_fmt = sample_fmt = size = color_range = fps = timecode = None
     rate = channels = None
     max_frames: dict[str, int] = {}
     no_video = no_audio = False
@@ -279,6 +320,8 @@ def ffmpeg_job(args: list[str], path: str, muxer: str | None, stream_types: Any 
             pix_fmt = value
         elif opt == "-s":
             size = value
+        elif opt == "-r":  # the output frame rate: ffmpeg makes the stream constant-rate at it (its fps filter)
+            fps = value
         elif opt == "-sample_fmt":
             sample_fmt = value
         elif opt == "-ar":
@@ -299,8 +342,13 @@ def ffmpeg_job(args: list[str], path: str, muxer: str | None, stream_types: Any 
         elif opt == "-metadata":
             key, _, val = (value or "").partition("=")
             output.setdefault("metadata", {})[key] = val
+        elif opt == "-timecode":  # ffmpeg: the file's "timecode" tag, and MPEG-2's GOP timecode
+            output.setdefault("metadata", {})["timecode"] = value or ""
+            timecode = value
         elif opt in ("-movflags", "-mpegts_transport_stream_id"):
             format_options[opt[1:]] = merge_flags(format_options.get(opt[1:]), value or "")
+        elif opt in _MUXER_OPTIONS:
+            format_options[opt[1:]] = value or ""
         elif opt == "-fps_mode" and value == "passthrough":
             pass  # the engine passes frames through (it neither duplicates nor drops them)
         elif opt == "-vn":
@@ -312,12 +360,20 @@ def ffmpeg_job(args: list[str], path: str, muxer: str | None, stream_types: Any 
         elif opt == "-fflags":
             format_options["fflags"] = merge_flags(format_options.get("fflags"), value or "")
         elif opt in _ENCODER_OPTIONS:
-            name = {"-q:v": "qscale:v", "-q:a": "qscale:a", "-ab": "b:a", "-aq": "qscale:a"}.get(opt, opt[1:])
+            name = {"-q:v": "qscale:v", "-q:a": "qscale:a", "-ab": "b:a", "-aq": "qscale:a", "-vb": "b:v"}.get(opt,
+                                                                                                          opt[1:])
             options[name] = value or ""
         else:
             raise Untranslatable(f"output option {opt}")
     if max_frames:
         output["max_frames"] = max_frames
+    if ("-copyts", None) in glob:
+        output["copy_ts"] = True
+    # ffmpeg gives -timecode to every encoder as "gop_timecode" (the MPEG-1/2 encoders take it, others ignore it;
+    # the engine refuses an option no encoder takes): here, when the video encoder is one of those
+    codec = output.get("video_codec") or _MPEG_VIDEO_DEFAULTS.get(path.rsplit(".", 1)[-1].split("_")[0])
+    if timecode and codec in ("mpeg1video", "mpeg2video"):
+        options["gop_timecode:v"] = timecode
     options["flags"] = merge_flags(options["flags"], "+bitexact")  # what -bitexact or FLAGS add last
     format_options["fflags"] = merge_flags(format_options["fflags"], "+bitexact")
 
@@ -348,30 +404,47 @@ def ffmpeg_job(args: list[str], path: str, muxer: str | None, stream_types: Any 
             body = graph
         elif re.search(r"\[[^\]]+\]\s*$", graph):
             raise Untranslatable("a labelled graph output without -map")
-        else:
-            labels = ["out0"]
+        elif pix_fmt or size or fps or color_range or sample_fmt or rate or channels:
+            labels = ["out0"]  # one output, which the output formats follow
             body = f"{graph}[out0]"
+        else:  # as ffmpeg: every unlabelled graph output goes to the file (the job's output without a map)
+            body = graph
         chains.append(body)
     else:
         if not inputs:
             raise Untranslatable("no input")
-        if maps:
-            raise Untranslatable("-map without a filter graph")
-        # ffmpeg's default: the first input that has video gives the video, likewise audio
-        types = [stream_types(i) if stream_types else {"video", "audio"} for i in inputs]
-        video_in = next((n for n, t in enumerate(types) if "video" in t), None)
-        audio_in = next((n for n, t in enumerate(types) if "audio" in t), None)
+        types = [(stream_types({k: v for k, v in i.items() if k != "_without"}) if stream_types
+                  else {"video", "audio"}) - i.get("_without", set()) for i in inputs]
+        if maps:  # -map N / -map N:v / -map N:a: that input's (first) stream of each type
+            wanted = []
+            for m in maps:
+                mm = re.fullmatch(r"(\d+)(?::([va]))?", m)
+                if not mm or int(mm.group(1)) >= len(inputs):
+                    raise Untranslatable(f"-map {m} without a filter graph")
+                n = int(mm.group(1))
+                wanted += [(n, k) for k in ("video", "audio") if k in types[n] and mm.group(2) in (None, k[0])]
+            video_in = next((n for n, k in wanted if k == "video"), None)
+            audio_in = next((n for n, k in wanted if k == "audio"), None)
+        else:  # ffmpeg's default: the first input that has video gives the video, likewise audio
+            video_in = next((n for n, t in enumerate(types) if "video" in t), None)
+            audio_in = next((n for n, t in enumerate(types) if "audio" in t), None)
         if not no_video and video_in is not None:
             chains.append(f"[{video_in}:v]{','.join(vf) or 'null'}[vout]")
             labels.append("vout")
         if not no_audio and audio_in is not None:
             chains.append(f"[{audio_in}:a]{','.join(af) or 'anull'}[aout]")
             labels.append("aout")
+        # as ffmpeg, options for a stream type the output does not have are not used
+        for kind, used in (("v", "vout" in labels), ("a", "aout" in labels)):
+            if not used:
+                for key in [k for k in options if k.endswith(f":{kind}")]:
+                    del options[key]
     # the output formats ffmpeg appends to the graph (with auto conversion off, exactly these filters)
     tails = {}
     fmt_args = ([f"pix_fmts={pix_fmt}"] if pix_fmt else []) + ([f"color_ranges={color_range}"] if color_range else [])
-    video_tail = ([f"scale={size.replace('x', ':')}"] if size else []) + (
-        [f"format={':'.join(fmt_args)}"] if fmt_args else [])
+    # -r: ffmpeg's constant-rate output keeps the last frame even when its duration is unknown (eof_action=pass)
+    video_tail = ([f"fps={fps}:eof_action=pass"] if fps else []) + (
+        [f"scale={size.replace('x', ':')}"] if size else []) + ([f"format={':'.join(fmt_args)}"] if fmt_args else [])
     if video_tail:
         tails["v"] = ",".join(video_tail)
     audio_fmt = [f"sample_fmts={sample_fmt}"] if sample_fmt else []
@@ -394,9 +467,13 @@ def ffmpeg_job(args: list[str], path: str, muxer: str | None, stream_types: Any 
     if sws:
         text = f"sws_flags={sws};{text}"
     job: dict[str, Any] = {"op": "process", "version": 9, "filter": text, "outputs": [output]}
+    for n, spec in enumerate(inputs):  # ffmpeg's decoder options for an input nothing reads go unused
+        if f"[{n}:" not in text:
+            spec.pop("decoder_options", None)
     if inputs:
-        job["inputs"] = inputs
-    output["map"] = [f"[{label}]" for label in labels]
+        job["inputs"] = [{k: v for k, v in i.items() if k != "_without"} for i in inputs]
+    if labels:
+        output["map"] = [f"[{label}]" for label in labels]
     output["options"] = options
     output["format_options"] = format_options
     return job
