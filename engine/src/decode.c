@@ -131,7 +131,9 @@ static int push_frame(Job *job, int file, InputStream *ist, AVFrame *frame)
             if (ist->next_pts != AV_NOPTS_VALUE &&
                 pts > av_rescale_q_rnd(ist->next_pts, tb_s, tb, AV_ROUND_UP | AV_ROUND_PASS_MINMAX))
                 ist->rescale_last = AV_NOPTS_VALUE;
-            pts = av_rescale_delta(tb, pts, tb_s, frame->nb_samples, &ist->rescale_last, tb_s);
+            /* av_rescale_delta doubles timestamps: keep untrusted ones in range */
+            pts = av_rescale_delta(tb, av_clip64(pts, -(INT64_C(1) << 61), INT64_C(1) << 61), tb_s,
+                                   frame->nb_samples, &ist->rescale_last, tb_s);
         }
         frame->pts = pts;
         frame->time_base = tb_s;

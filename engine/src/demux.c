@@ -137,22 +137,22 @@ static int next_packet(InputFile *in, AVPacket *pkt)
         errlog_reset();
         at_end = in->fmt->pb && avio_feof(in->fmt->pb);
         ret = av_read_frame(in->fmt, pkt);
+        /* Some demuxers are called again after their end marker (smjpeg's
+         * DONE) and fail on what lies past the end of the file: everything was
+         * read. Only a read that itself hit the end counts (a concat list,
+         * read to its end when opened, is no sign that its members were). */
+        if (ret == AVERROR_INVALIDDATA && !at_end && in->fmt->pb && avio_feof(in->fmt->pb) &&
+            (!in->fmt->pb->error || in->fmt->pb->error == AVERROR_EOF)) {
+            av_log(NULL, AV_LOG_WARNING, "the demuxer failed past the end of the file; taking it as the end\n");
+            ret = AVERROR_EOF;
+        }
         if (ret == AVERROR_EOF && in->anchoring) {
             in->anchoring = 0; /* no keyframe at all: keep the seek point */
             continue;
         }
-        /* Some demuxers report a failed read as the end of the file. */
+        /* Others report a failed read as the end of the file. */
         if (ret == AVERROR_EOF && in->fmt->pb && in->fmt->pb->error < 0 && in->fmt->pb->error != AVERROR_EOF)
             ret = in->fmt->pb->error;
-        /* Others are called again after their end marker (smjpeg's DONE) and
-         * fail on what lies past the end of the file: everything was read.
-         * Only a read that itself hit the end counts (a concat list, read to
-         * its end when opened, is no sign that its members were read). */
-        else if (ret == AVERROR_INVALIDDATA && !at_end && in->fmt->pb && avio_feof(in->fmt->pb) &&
-                 (!in->fmt->pb->error || in->fmt->pb->error == AVERROR_EOF)) {
-            av_log(NULL, AV_LOG_WARNING, "the demuxer failed past the end of the file; taking it as the end\n");
-            ret = AVERROR_EOF;
-        }
         if (ret < 0 || !in->anchoring || pkt->size == 0)
             return ret;
         if ((unsigned)pkt->stream_index >= in->nb_streams)

@@ -242,22 +242,21 @@ static int cut_audio(AVFrame *frame, int64_t pts, int64_t end)
     return left == frame->nb_samples;
 }
 
-/* The field order, known from the first frame (as ffmpeg sets it): encoders
- * that code fields need it, and muxers that write the stream description at
- * the end (mov's "fiel") read it from the stream then. */
+/* The stream's field order, known from the first frame as ffmpeg knows it,
+ * for the muxer (whose header waits for it, output.c). The encoder, already
+ * open, keeps what it was opened with: some read it at init (avui's extradata)
+ * and again per frame, and must not see it change. */
 static void tag_field_order(OutputStream *ost, const AVFrame *frame)
 {
-    AVCodecContext *enc = ost->enc;
+    const AVCodecContext *enc = ost->enc;
     enum AVFieldOrder fo = AV_FIELD_PROGRESSIVE;
     if ((enc->flags & (AV_CODEC_FLAG_INTERLACED_DCT | AV_CODEC_FLAG_INTERLACED_ME)) ||
         (frame->flags & AV_FRAME_FLAG_INTERLACED)) {
         int tff = !!(frame->flags & AV_FRAME_FLAG_TOP_FIELD_FIRST);
         fo = enc->codec_id == AV_CODEC_ID_MJPEG ? (tff ? AV_FIELD_TT : AV_FIELD_BB) : (tff ? AV_FIELD_TB : AV_FIELD_BT);
     }
-    if (enc->field_order == AV_FIELD_UNKNOWN)
-        enc->field_order = fo;
     if (ost->st->codecpar->field_order == AV_FIELD_UNKNOWN)
-        ost->st->codecpar->field_order = enc->field_order;
+        ost->st->codecpar->field_order = fo;
 }
 
 /* Whether sink time `ts` (+ `dur`) reaches the window end `end` (microseconds), exactly. */

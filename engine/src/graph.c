@@ -167,7 +167,7 @@ static void fail_gpl_filter(const char *gpl)
  * The walk follows graphparser.c's own tokenising. */
 static int unknown_filter(const char *graph, char *buf, size_t size)
 {
-    const char *p = graph;
+    const char *p = graph + strspn(graph, " \n\t\r");
     if (!strncmp(p, "sws_flags=", 10) && strchr(p, ';'))
         p = strchr(p, ';') + 1;
     while (*p) {
@@ -200,6 +200,7 @@ static int unknown_filter(const char *graph, char *buf, size_t size)
         while (*p == '[') { /* output labels */
             p += strcspn(p, "]");
             p += *p == ']';
+            p += strspn(p, " \n\t\r");
         }
         p += strspn(p, " \n\t\r");
         if (*p != ',' && *p != ';')

@@ -161,6 +161,9 @@ static int run(Job *job)
     if (inputs_open(job) < 0 || outputs_alloc(job) < 0 || setup_graph(job) < 0 || outputs_assign(job) < 0 ||
         outputs_check(job) < 0)
         return -1;
+    for (int i = 0; i < job->nb_inputs; i++) /* the graph opened every decoder; no output file exists yet */
+        if (decoder_options_check(&job->spec->inputs[i], i, job->inputs[i].dec_used) < 0)
+            return -1;
     /* Demux only what is decoded or copied. */
     for (int i = 0; i < job->nb_inputs; i++)
         for (unsigned s = 0; s < job->inputs[i].nb_streams; s++)
@@ -168,9 +171,6 @@ static int run(Job *job)
                 job->inputs[i].fmt->streams[s]->discard = AVDISCARD_ALL;
     if ((job->graph && graph_configure(job) < 0) || outputs_open(job) < 0 || inputs_seek(job) < 0)
         return -1;
-    for (int i = 0; i < job->nb_inputs; i++) /* every decoder is open by now */
-        if (decoder_options_check(&job->spec->inputs[i], i, job->inputs[i].dec_used) < 0)
-            return -1;
     progress_open(job);
     if (transcode(job) < 0 || check_decoding(job) < 0 || outputs_finish(job) < 0)
         return -1;

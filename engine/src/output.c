@@ -451,6 +451,7 @@ static int write_header(OutputFile *of)
             return -1;
     }
     of->nb_queued = 0;
+    of->queued_bytes = 0;
     return 0;
 }
 
@@ -466,9 +467,11 @@ int output_write(OutputStream *ost, AVPacket *pkt, AVRational tb)
     pkt->stream_index = ost->st->index;
     pkt->time_base = tb;
     if (!of->header_written) {
-        if (of->nb_queued < MAX_HEADER_QUEUE && !header_ready(of)) {
+        if (of->nb_queued < MAX_HEADER_QUEUE && of->queued_bytes + pkt->size <= MAX_HEADER_QUEUE_BYTES &&
+            !header_ready(of)) {
             if (!(of->queue[of->nb_queued] = av_packet_alloc()))
                 return fail_oom(NULL);
+            of->queued_bytes += pkt->size;
             av_packet_move_ref(of->queue[of->nb_queued++], pkt);
             return 0;
         }

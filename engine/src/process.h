@@ -32,8 +32,10 @@
 /* Packets held back while a fast seek looks for the keyframe it landed on. */
 #define MAX_PENDING 1024
 #define MAX_OUTPUT_STREAMS (MAX_GRAPH_OUTPUTS + MAX_COPIES)
-/* Packets an output holds while its header waits for the first video frames. */
+/* Packets (and their bytes) an output holds while its header waits for the
+ * first video frames; past either, the header is written without waiting. */
 #define MAX_HEADER_QUEUE 1024
+#define MAX_HEADER_QUEUE_BYTES (32 << 20)
 
 typedef struct InputStream {
     AVStream *st;
@@ -124,6 +126,7 @@ struct OutputFile {
      * come before wait here. */
     int header_written;
     int nb_queued;
+    int64_t queued_bytes;
     AVPacket *queue[MAX_HEADER_QUEUE];
     int64_t closed_size;          /* file size when it was closed */
 };

@@ -530,7 +530,7 @@ int spec_option_applies(const char *k, enum AVMediaType type, char *base, size_t
     av_strlcpy(base, k, size);
     if (n > 2 && k[n - 2] == ':' && (k[n - 1] == 'v' || k[n - 1] == 'a')) {
         base[n - 2 < size ? n - 2 : size - 1] = '\0';
-        return (k[n - 1] == 'v') == (type == AVMEDIA_TYPE_VIDEO);
+        return k[n - 1] == 'v' ? type == AVMEDIA_TYPE_VIDEO : type == AVMEDIA_TYPE_AUDIO;
     }
     return 1;
 }
