@@ -38,9 +38,11 @@ from buildlib import (  # noqa: E402
     BuildError,
     Layer,
     Toolchain,
+    archive,
     compile_many,
     digest,
     extract,
+    install_headers,
     log,
     run,
     sha256_file,
@@ -167,21 +169,15 @@ def build_zlib(tc: Toolchain, src_tar: Path, lock: dict, cache: Path) -> Layer:
     layer = Layer(cache, "zlib", digest(RECIPE_VERSION, lock["sources"]["zlib"]["files"], tc.version, cflags))
     if layer.done:
         return layer
-    log("building zlib")
-    staging = layer.begin()
-    extract(src_tar, layer.work / "src")
-    src = layer.work / "src" / lock["sources"]["zlib"]["dir"]
+    staging, src = layer.begin_from(src_tar, lock["sources"]["zlib"]["dir"], "building zlib")
     names = ["adler32", "compress", "crc32", "deflate", "infback", "inffast", "inflate", "inftrees",
              "trees", "uncompr", "zutil", "gzclose", "gzlib", "gzread", "gzwrite"]
     objs = [layer.work / f"{n}.o" for n in names]
     jobs = [[tc.cc, *cflags, "-DHAVE_UNISTD_H", "-c", str(src / f"{n}.c"), "-o", str(o)]
             for n, o in zip(names, objs, strict=True)]
     compile_many(jobs, layer.work / "build.log")
-    (staging / "lib").mkdir()
-    (staging / "include").mkdir()
-    run([tc.ar, "rcs", str(staging / "lib" / "libz.a"), *map(str, objs)])
-    for h in ("zlib.h", "zconf.h"):
-        shutil.copy(src / h, staging / "include" / h)
+    archive(tc, staging, "libz.a", objs)
+    install_headers(src, ("zlib.h", "zconf.h"), staging / "include")
     shutil.copy(src / "LICENSE", staging / "LICENSE.zlib")
     layer.commit(staging, {"cflags": cflags})
     return layer
@@ -199,10 +195,7 @@ def build_openh264(tc: Toolchain, src_tar: Path, lock: dict, cache: Path) -> Lay
     )
     if layer.done:
         return layer
-    log("building openh264 (encoder)")
-    staging = layer.begin()
-    extract(src_tar, layer.work / "src")
-    src = layer.work / "src" / lock["sources"]["openh264"]["dir"]
+    staging, src = layer.begin_from(src_tar, lock["sources"]["openh264"]["dir"], "building openh264 (encoder)")
     fix_openh264_vtable(src / "codec" / "api" / "wels" / "codec_api.h")
     dirs = ["codec/common/src", "codec/encoder/core/src", "codec/encoder/plus/src"]
     cpps = [p for d in dirs for p in sorted((src / d).glob("*.cpp"))]
@@ -223,10 +216,9 @@ def build_openh264(tc: Toolchain, src_tar: Path, lock: dict, cache: Path) -> Lay
         jobs.append([tc.cxx, *cflags, *incflags, "-c", str(p), "-o", str(o)])
     compile_many(jobs, layer.work / "build.log")
     (staging / "lib" / "pkgconfig").mkdir(parents=True)
-    (staging / "include" / "wels").mkdir(parents=True)
-    run([tc.ar, "rcs", str(staging / "lib" / "libopenh264.a"), *map(str, objs)])
-    for h in (src / "codec" / "api" / "wels").glob("*.h"):
-        shutil.copy(h, staging / "include" / "wels" / h.name)
+    archive(tc, staging, "libopenh264.a", objs)
+    api = src / "codec" / "api" / "wels"
+    install_headers(api, sorted(h.name for h in api.glob("*.h")), staging / "include" / "wels")
     shutil.copy(src / "LICENSE", staging / "LICENSE.openh264")
     ver = lock["sources"]["openh264"]["version"]
     (staging / "lib" / "pkgconfig" / "openh264.pc").write_text(
@@ -332,10 +324,7 @@ def build_x264(tc: Toolchain, src_tar: Path, lock: dict, cache: Path) -> Layer:
                                         X264_SRCS, X264_SRCS_X, version))
     if layer.done:
         return layer
-    log("building x264 (encoder library, GPL variant)")
-    staging = layer.begin()
-    extract(src_tar, layer.work / "src")
-    src = layer.work / "src" / info["dir"]
+    staging, src = layer.begin_from(src_tar, info["dir"], "building x264 (encoder library, GPL variant)")
     for f in X264_SRCS + X264_SRCS_X:
         if not (src / f).exists():
             raise BuildError(f"x264: {f} not found; the recipe needs updating for this x264 version")
@@ -356,10 +345,8 @@ def build_x264(tc: Toolchain, src_tar: Path, lock: dict, cache: Path) -> Layer:
         jobs.append([tc.cc, *cflags, *incflags, *extra, "-c", str(src / f), "-o", str(o)])
     compile_many(jobs, layer.work / "build.log")
     (staging / "lib" / "pkgconfig").mkdir(parents=True)
-    (staging / "include").mkdir()
-    run([tc.ar, "rcs", str(staging / "lib" / "libx264.a"), *map(str, objs)])
-    for h in ("x264.h", "x264_config.h"):
-        shutil.copy(src / h, staging / "include" / h)
+    archive(tc, staging, "libx264.a", objs)
+    install_headers(src, ("x264.h", "x264_config.h"), staging / "include")
     shutil.copy(src / "COPYING", staging / "COPYING.x264")
     (staging / "lib" / "pkgconfig" / "x264.pc").write_text(
         f"prefix={layer.prefix}\nlibdir=${{prefix}}/lib\nincludedir=${{prefix}}/include\n\n"

@@ -152,6 +152,14 @@ class Layer:
         staging.mkdir()
         return staging
 
+    def begin_from(self, tarball: Path, src_dir: str, message: str) -> tuple[Path, Path]:
+        """Begin building from a source tarball: say what is built, unpack it into the work directory.
+        Returns (staging directory, the unpacked source directory)."""
+        log(message)
+        staging = self.begin()
+        extract(tarball, self.work / "src")
+        return staging, self.work / "src" / src_dir
+
     def commit(self, staging: Path, meta: dict) -> None:
         (staging / ".done").write_text(json.dumps(meta, indent=1))
         shutil.rmtree(self.prefix, ignore_errors=True)
@@ -170,6 +178,19 @@ def compile_many(jobs: list[list[str]], logfile: Path) -> None:
         list(ex.map(one, jobs))
     with open(logfile, "a") as lf:
         lf.write(f"compiled {len(jobs)} files\n")
+
+
+def archive(tc: Toolchain, staging: Path, name: str, objs: list[Path]) -> None:
+    """The objects as the static library ``staging/lib/<name>``."""
+    (staging / "lib").mkdir(exist_ok=True)
+    run([tc.ar, "rcs", str(staging / "lib" / name), *map(str, objs)])
+
+
+def install_headers(src_dir: Path, names: list[str] | tuple[str, ...], dest: Path) -> None:
+    """Copy the headers ``names`` from ``src_dir`` into ``dest`` (made if missing)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for h in names:
+        shutil.copy(src_dir / h, dest / h)
 
 
 def write_pkgconfig(staging: Path, layer: Layer, name: str, description: str, version: str, libs: str,

@@ -32,11 +32,10 @@ from buildlib import (
     BuildError,
     Layer,
     Toolchain,
+    archive,
     compile_many,
     digest,
-    extract,
-    log,
-    run,
+    install_headers,
     write_pkgconfig,
 )
 
@@ -125,10 +124,7 @@ def build(tc: Toolchain, tarball: Path, lock: dict, cache: Path, deps: dict[str,
                                          INCLUDE_DIRS, PUBLIC_HEADERS, THREADS_OLD, THREADS_NEW))
     if layer.done:
         return layer
-    log(f"building dav1d ({'/'.join(BITDEPTHS)}-bit)")
-    staging = layer.begin()
-    extract(tarball, layer.work / "src")
-    src = layer.work / "src" / info["dir"]
+    staging, src = layer.begin_from(tarball, info["dir"], f"building dav1d ({'/'.join(BITDEPTHS)}-bit)")
     pin_single_thread(src / "src" / "lib.c")
     sources = meson_files(src / "src" / "meson.build", "libdav1d_sources")
     templates = meson_files(src / "src" / "meson.build", "libdav1d_tmpl_sources")
@@ -149,11 +145,8 @@ def build(tc: Toolchain, tarball: Path, lock: dict, cache: Path, deps: dict[str,
         objs.append(o)
         jobs.append([tc.cc, *cflags, *incflags, *extra, "-c", str(src / "src" / f), "-o", str(o)])
     compile_many(jobs, layer.work / "build.log")
-    (staging / "lib").mkdir()
-    (staging / "include" / "dav1d").mkdir(parents=True)
-    run([tc.ar, "rcs", str(staging / "lib" / "libdav1d.a"), *map(str, objs)])
-    for h in PUBLIC_HEADERS:
-        shutil.copy(src / "include" / "dav1d" / h, staging / "include" / "dav1d" / h)
+    archive(tc, staging, "libdav1d.a", objs)
+    install_headers(src / "include" / "dav1d", PUBLIC_HEADERS, staging / "include" / "dav1d")
     shutil.copy(src / "COPYING", staging / "COPYING.dav1d")
     write_pkgconfig(staging, layer, "dav1d", "AV1 decoding library", version, "-ldav1d", libs_private="-lm")
     layer.commit(staging, {"cflags": cflags, "bitdepths": BITDEPTHS, "sources": len(units)})

@@ -35,11 +35,10 @@ from buildlib import (
     BuildError,
     Layer,
     Toolchain,
+    archive,
     compile_many,
     digest,
-    extract,
-    log,
-    run,
+    install_headers,
     write_pkgconfig,
 )
 
@@ -166,10 +165,7 @@ def build(tc: Toolchain, tarball: Path, lock: dict, cache: Path, deps: dict[str,
     layer = Layer(cache, "freetype", key)
     if layer.done:
         return layer
-    log("building freetype")
-    staging = layer.begin()
-    extract(tarball, layer.work / "src")
-    src = layer.work / "src" / entry["dir"]
+    staging, src = layer.begin_from(tarball, entry["dir"], "building freetype")
     configure_tree(src)
     objdir = layer.work / "obj"
     objdir.mkdir()
@@ -181,11 +177,9 @@ def build(tc: Toolchain, tarball: Path, lock: dict, cache: Path, deps: dict[str,
         jobs.append([tc.cc, *CFLAGS, f"-I{src / 'include'}", f"-ffile-prefix-map={src}=freetype",
                      "-c", str(src / "src" / rel), "-o", str(o)])
     compile_many(jobs, layer.work / "build.log")
-    (staging / "lib").mkdir()
-    run([tc.ar, "rcs", str(staging / "lib" / "libfreetype.a"), *map(str, objs)])
+    archive(tc, staging, "libfreetype.a", objs)
     inc = staging / "include" / "freetype2"
-    inc.mkdir(parents=True)
-    shutil.copy(src / "include" / "ft2build.h", inc / "ft2build.h")
+    install_headers(src / "include", ["ft2build.h"], inc)
     shutil.copytree(src / "include" / "freetype", inc / "freetype", ignore=shutil.ignore_patterns("internal"))
     shutil.copy(src / "LICENSE.TXT", staging / "LICENSE.freetype")
     shutil.copy(src / "docs" / "FTL.TXT", staging / "FTL.freetype.TXT")

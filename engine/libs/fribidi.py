@@ -19,9 +19,10 @@ from buildlib import (
     BuildError,
     Layer,
     Toolchain,
+    archive,
     compile_many,
     digest,
-    extract,
+    install_headers,
     log,
     run,
     write_pkgconfig,
@@ -153,10 +154,7 @@ def build(tc: Toolchain, tarball: Path, lock: dict, cache: Path, deps: dict[str,
     layer = Layer(cache, "fribidi", key)
     if layer.done:
         return layer
-    log("building fribidi")
-    staging = layer.begin()
-    extract(tarball, layer.work / "src")
-    src = layer.work / "src" / entry["dir"]
+    staging, src = layer.begin_from(tarball, entry["dir"], "building fribidi")
     generate_tables(src, layer.work)
     cfg = layer.work / "config"
     cfg.mkdir()
@@ -172,12 +170,8 @@ def build(tc: Toolchain, tarball: Path, lock: dict, cache: Path, deps: dict[str,
         jobs.append([tc.cc, *CFLAGS, f"-I{cfg}", f"-I{src / 'lib'}", f"-ffile-prefix-map={src}=fribidi",
                      "-c", str(src / "lib" / name), "-o", str(o)])
     compile_many(jobs, layer.work / "build.log")
-    (staging / "lib").mkdir()
-    run([tc.ar, "rcs", str(staging / "lib" / "libfribidi.a"), *map(str, objs)])
-    inc = staging / "include" / "fribidi"
-    inc.mkdir(parents=True)
-    for h in HEADERS:
-        shutil.copy(src / "lib" / h, inc / h)
+    archive(tc, staging, "libfribidi.a", objs)
+    install_headers(src / "lib", HEADERS, staging / "include" / "fribidi")
     shutil.copy(src / "COPYING", staging / "COPYING.fribidi")
     write_pkgconfig(staging, layer, "fribidi", "Unicode Bidirectional Algorithm Library", entry["version"],
                     "-lfribidi", cflags="-I${includedir}/fribidi")

@@ -18,9 +18,9 @@ from buildlib import (
     BuildError,
     Layer,
     Toolchain,
+    archive,
     digest,
-    extract,
-    log,
+    install_headers,
     run,
     write_pkgconfig,
 )
@@ -61,10 +61,8 @@ def build(tc: Toolchain, tarball: Path, lock: dict, cache: Path, deps: dict[str,
     layer = Layer(cache, "harfbuzz", key)
     if layer.done:
         return layer
-    log("building harfbuzz (one large C++ translation unit: a minute or two)")
-    staging = layer.begin()
-    extract(tarball, layer.work / "src")
-    src = layer.work / "src" / entry["dir"]
+    staging, src = layer.begin_from(tarball, entry["dir"],
+                                    "building harfbuzz (one large C++ translation unit: a minute or two)")
     cfg = layer.work / "config"
     cfg.mkdir()
     (cfg / "config.h").write_text(CONFIG_H)
@@ -72,12 +70,8 @@ def build(tc: Toolchain, tarball: Path, lock: dict, cache: Path, deps: dict[str,
     run([tc.cxx, *CXXFLAGS, f"-I{cfg}", f"-I{src / 'src'}", f"-I{freetype.prefix / 'include' / 'freetype2'}",
          f"-ffile-prefix-map={src}=harfbuzz", "-c", str(src / "src" / "harfbuzz.cc"), "-o", str(obj)],
         logfile=layer.work / "build.log")
-    (staging / "lib").mkdir()
-    run([tc.ar, "rcs", str(staging / "lib" / "libharfbuzz.a"), str(obj)])
-    inc = staging / "include" / "harfbuzz"
-    inc.mkdir(parents=True)
-    for h in HEADERS:
-        shutil.copy(src / "src" / h, inc / h)
+    archive(tc, staging, "libharfbuzz.a", [obj])
+    install_headers(src / "src", HEADERS, staging / "include" / "harfbuzz")
     shutil.copy(src / "COPYING", staging / "COPYING.harfbuzz")
     write_pkgconfig(staging, layer, "harfbuzz", "HarfBuzz text shaping library", entry["version"],
                     "-lharfbuzz", libs_private="-lc++ -lc++abi -lm", requires="freetype2",

@@ -16,11 +16,10 @@ from buildlib import (
     BuildError,
     Layer,
     Toolchain,
+    archive,
     compile_many,
     digest,
-    extract,
-    log,
-    run,
+    install_headers,
 )
 
 # libmp3lame_la_SOURCES of libmp3lame/Makefile.am (mpglib_interface.c compiles to stubs without HAVE_MPGLIB).
@@ -79,10 +78,7 @@ def build(tc: Toolchain, tarball: Path, lock: dict, cache: Path, deps: dict[str,
     layer = Layer(cache, "lame", digest(RECIPE_VERSION, info["files"], tc.version, cflags, conf, LAME_SRCS))
     if layer.done:
         return layer
-    log("building lame (libmp3lame encoder)")
-    staging = layer.begin()
-    extract(tarball, layer.work / "src")
-    src = layer.work / "src" / info["dir"]
+    staging, src = layer.begin_from(tarball, info["dir"], "building lame (libmp3lame encoder)")
     for f in LAME_SRCS:
         if not (src / "libmp3lame" / f).exists():
             raise BuildError(f"lame: libmp3lame/{f} not found; the recipe needs updating for this lame version")
@@ -98,10 +94,8 @@ def build(tc: Toolchain, tarball: Path, lock: dict, cache: Path, deps: dict[str,
         objs.append(o)
         jobs.append([tc.cc, *cflags, *incflags, "-c", str(src / "libmp3lame" / f), "-o", str(o)])
     compile_many(jobs, layer.work / "build.log")
-    (staging / "lib").mkdir()
-    (staging / "include" / "lame").mkdir(parents=True)
-    run([tc.ar, "rcs", str(staging / "lib" / "libmp3lame.a"), *map(str, objs)])
-    shutil.copy(src / "include" / "lame.h", staging / "include" / "lame" / "lame.h")
+    archive(tc, staging, "libmp3lame.a", objs)
+    install_headers(src / "include", ["lame.h"], staging / "include" / "lame")
     shutil.copy(src / "COPYING", staging / "COPYING.lame")
     layer.commit(staging, {"cflags": cflags, "link": "-lmp3lame -lm"})
     return layer

@@ -18,11 +18,10 @@ from buildlib import (
     BuildError,
     Layer,
     Toolchain,
+    archive,
     compile_many,
     digest,
-    extract,
-    log,
-    run,
+    install_headers,
     write_pkgconfig,
 )
 
@@ -63,10 +62,7 @@ def build(tc: Toolchain, tarball: Path, lock: dict, cache: Path, deps: dict[str,
     layer = Layer(cache, "libass", key)
     if layer.done:
         return layer
-    log("building libass")
-    staging = layer.begin()
-    extract(tarball, layer.work / "src")
-    src = layer.work / "src" / entry["dir"]
+    staging, src = layer.begin_from(tarball, entry["dir"], "building libass")
     cfg = layer.work / "config"
     cfg.mkdir()
     (cfg / "config.h").write_text(cfg_text)
@@ -84,12 +80,8 @@ def build(tc: Toolchain, tarball: Path, lock: dict, cache: Path, deps: dict[str,
         jobs.append([tc.cc, *CFLAGS, *incs, f"-ffile-prefix-map={src}=libass", "-c", str(src / "libass" / name),
                      "-o", str(o)])
     compile_many(jobs, layer.work / "build.log")
-    (staging / "lib").mkdir()
-    run([tc.ar, "rcs", str(staging / "lib" / "libass.a"), *map(str, objs)])
-    inc = staging / "include" / "ass"
-    inc.mkdir(parents=True)
-    for h in HEADERS:
-        shutil.copy(src / "libass" / h, inc / h)
+    archive(tc, staging, "libass.a", objs)
+    install_headers(src / "libass", HEADERS, staging / "include" / "ass")
     shutil.copy(src / "COPYING", staging / "COPYING.libass")
     write_pkgconfig(staging, layer, "libass", "LibASS is an SSA/ASS subtitles rendering library", entry["version"],
                     "-lass", libs_private="-lm", requires="harfbuzz fribidi freetype2")

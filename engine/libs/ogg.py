@@ -15,11 +15,10 @@ from buildlib import (
     BuildError,
     Layer,
     Toolchain,
+    archive,
     compile_many,
     digest,
-    extract,
-    log,
-    run,
+    install_headers,
     write_pkgconfig,
 )
 
@@ -49,10 +48,7 @@ def build(tc: Toolchain, tarball: Path, lock: dict, cache: Path, deps: dict[str,
     layer = Layer(cache, "libogg", digest(RECIPE_VERSION, info["files"], tc.version, cflags, CONFIG_TYPES, OGG_SRCS))
     if layer.done:
         return layer
-    log("building libogg")
-    staging = layer.begin()
-    extract(tarball, layer.work / "src")
-    src = layer.work / "src" / info["dir"]
+    staging, src = layer.begin_from(tarball, info["dir"], "building libogg")
     inc = src / "include" / "ogg"
     (inc / "config_types.h").write_text(config_types_h((inc / "config_types.h.in").read_text()))
     incflags = [f"-I{src / 'include'}", f"-ffile-prefix-map={src}=libogg"]
@@ -66,11 +62,8 @@ def build(tc: Toolchain, tarball: Path, lock: dict, cache: Path, deps: dict[str,
         objs.append(o)
         jobs.append([tc.cc, *cflags, *incflags, "-c", str(src / f), "-o", str(o)])
     compile_many(jobs, layer.work / "build.log")
-    (staging / "lib").mkdir()
-    (staging / "include" / "ogg").mkdir(parents=True)
-    run([tc.ar, "rcs", str(staging / "lib" / "libogg.a"), *map(str, objs)])
-    for h in PUBLIC_HEADERS:
-        shutil.copy(inc / h, staging / "include" / "ogg" / h)
+    archive(tc, staging, "libogg.a", objs)
+    install_headers(inc, PUBLIC_HEADERS, staging / "include" / "ogg")
     shutil.copy(src / "COPYING", staging / "COPYING.libogg")
     write_pkgconfig(staging, layer, "ogg", "Ogg bitstream library", info["version"], "-logg")
     layer.commit(staging, {"cflags": cflags})

@@ -18,11 +18,10 @@ from buildlib import (
     BuildError,
     Layer,
     Toolchain,
+    archive,
     compile_many,
     digest,
-    extract,
-    log,
-    run,
+    install_headers,
     write_pkgconfig,
 )
 
@@ -104,10 +103,7 @@ def build(tc: Toolchain, tarball: Path, lock: dict, cache: Path, deps: dict[str,
                                         INCLUDE_DIRS, PUBLIC_HEADERS))
     if layer.done:
         return layer
-    log("building opus (float)")
-    staging = layer.begin()
-    extract(tarball, layer.work / "src")
-    src = layer.work / "src" / info["dir"]
+    staging, src = layer.begin_from(tarball, info["dir"], "building opus (float)")
     files = source_list(src)
     gen = layer.work / "gen"
     gen.mkdir()
@@ -121,11 +117,8 @@ def build(tc: Toolchain, tarball: Path, lock: dict, cache: Path, deps: dict[str,
         objs.append(o)
         jobs.append([tc.cc, *cflags, *incflags, "-c", str(src / f), "-o", str(o)])
     compile_many(jobs, layer.work / "build.log")
-    (staging / "lib").mkdir()
-    (staging / "include" / "opus").mkdir(parents=True)
-    run([tc.ar, "rcs", str(staging / "lib" / "libopus.a"), *map(str, objs)])
-    for h in PUBLIC_HEADERS:
-        shutil.copy(src / "include" / h, staging / "include" / "opus" / h)
+    archive(tc, staging, "libopus.a", objs)
+    install_headers(src / "include", PUBLIC_HEADERS, staging / "include" / "opus")
     shutil.copy(src / "COPYING", staging / "COPYING.opus")
     write_pkgconfig(staging, layer, "opus", "Opus IETF audio codec (float build)", version,
                     "-lopus", libs_private="-lm", cflags="-I${includedir}/opus")

@@ -16,11 +16,10 @@ from buildlib import (
     BuildError,
     Layer,
     Toolchain,
+    archive,
     compile_many,
     digest,
-    extract,
-    log,
-    run,
+    install_headers,
     write_pkgconfig,
 )
 
@@ -67,10 +66,7 @@ def build(tc: Toolchain, tarball: Path, lock: dict, cache: Path, deps: dict[str,
                                              VORBISENC_SRCS, ogg.key))
     if layer.done:
         return layer
-    log("building libvorbis (libvorbis, libvorbisenc)")
-    staging = layer.begin()
-    extract(tarball, layer.work / "src")
-    src = layer.work / "src" / info["dir"]
+    staging, src = layer.begin_from(tarball, info["dir"], "building libvorbis (libvorbis, libvorbisenc)")
     for f in VORBIS_SRCS + VORBISENC_SRCS:
         if not (src / "lib" / f).exists():
             raise BuildError(f"libvorbis: lib/{f} not found; the recipe needs updating for this libvorbis version")
@@ -94,12 +90,9 @@ def build(tc: Toolchain, tarball: Path, lock: dict, cache: Path, deps: dict[str,
     vorbis_objs = objs_for(VORBIS_SRCS)
     enc_objs = objs_for(VORBISENC_SRCS)
     compile_many(jobs, layer.work / "build.log")
-    (staging / "lib").mkdir()
-    (staging / "include" / "vorbis").mkdir(parents=True)
-    run([tc.ar, "rcs", str(staging / "lib" / "libvorbis.a"), *map(str, vorbis_objs)])
-    run([tc.ar, "rcs", str(staging / "lib" / "libvorbisenc.a"), *map(str, enc_objs)])
-    for h in PUBLIC_HEADERS:
-        shutil.copy(src / "include" / "vorbis" / h, staging / "include" / "vorbis" / h)
+    archive(tc, staging, "libvorbis.a", vorbis_objs)
+    archive(tc, staging, "libvorbisenc.a", enc_objs)
+    install_headers(src / "include" / "vorbis", PUBLIC_HEADERS, staging / "include" / "vorbis")
     shutil.copy(src / "COPYING", staging / "COPYING.libvorbis")
     # Plain Requires (not Requires.private as upstream): the libraries are static, so a consumer that asks
     # for vorbisenc always needs -lvorbis -logg too. ogg.pc lives in the libogg layer: put both layers'

@@ -31,8 +31,6 @@ from buildlib import (
     Layer,
     Toolchain,
     digest,
-    extract,
-    log,
     run,
     sha256_file,
     write_pkgconfig,
@@ -77,10 +75,7 @@ def build(tc: Toolchain, tarball: Path, lock: dict, cache: Path, deps: dict[str,
                                           PUBLIC_HEADERS, {p.name: sha256_file(p) for p in compat}))
     if layer.done:
         return layer
-    log("building libvpx (vp8 + vp9, encoder + decoder)")
-    staging = layer.begin()
-    extract(tarball, layer.work / "src")
-    src = layer.work / "src" / info["dir"]
+    staging, src = layer.begin_from(tarball, info["dir"], "building libvpx (vp8 + vp9, encoder + decoder)")
     if not (src / "configure").exists():
         raise BuildError(f"libvpx: {info['dir']}/configure not found; the recipe needs updating")
     bld = layer.work / "build"

@@ -23,11 +23,10 @@ from buildlib import (
     BuildError,
     Layer,
     Toolchain,
+    archive,
     compile_many,
     digest,
-    extract,
-    log,
-    run,
+    install_headers,
     write_pkgconfig,
 )
 
@@ -65,10 +64,7 @@ def build(tc: Toolchain, tarball: Path, lock: dict, cache: Path, deps: dict[str,
                                            PUBLIC_HEADERS, SHARPYUV_HEADERS))
     if layer.done:
         return layer
-    log("building libwebp (encoder, decoder, mux, sharpyuv)")
-    staging = layer.begin()
-    extract(tarball, layer.work / "src")
-    src = layer.work / "src" / info["dir"]
+    staging, src = layer.begin_from(tarball, info["dir"], "building libwebp (encoder, decoder, mux, sharpyuv)")
     libs = source_files(src)
     incflags = [f"-I{src}", f"-ffile-prefix-map={src}=libwebp"]
     objdir = layer.work / "obj"
@@ -82,15 +78,10 @@ def build(tc: Toolchain, tarball: Path, lock: dict, cache: Path, deps: dict[str,
             objs[lib].append(o)
             jobs.append([tc.cc, *cflags, *incflags, "-c", str(src / f), "-o", str(o)])
     compile_many(jobs, layer.work / "build.log")
-    (staging / "lib").mkdir()
     for lib, lib_objs in objs.items():
-        run([tc.ar, "rcs", str(staging / "lib" / lib), *map(str, lib_objs)])
-    (staging / "include" / "webp").mkdir(parents=True)
-    (staging / "include" / "sharpyuv").mkdir()
-    for h in PUBLIC_HEADERS:
-        shutil.copy(src / "src" / "webp" / h, staging / "include" / "webp" / h)
-    for h in SHARPYUV_HEADERS:
-        shutil.copy(src / "sharpyuv" / h, staging / "include" / "sharpyuv" / h)
+        archive(tc, staging, lib, lib_objs)
+    install_headers(src / "src" / "webp", PUBLIC_HEADERS, staging / "include" / "webp")
+    install_headers(src / "sharpyuv", SHARPYUV_HEADERS, staging / "include" / "sharpyuv")
     shutil.copy(src / "COPYING", staging / "COPYING.libwebp")
     shutil.copy(src / "PATENTS", staging / "PATENTS.libwebp")
     # Upstream installs the sharpyuv headers in include/webp/sharpyuv and points libsharpyuv.pc's Cflags at

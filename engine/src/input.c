@@ -20,18 +20,13 @@ const char *path_to_url(const char *path, char *buf, size_t size)
     return path;
 }
 
-AVDictionary *decoder_options(void)
-{
-    return decoder_options_for(NULL, AVMEDIA_TYPE_UNKNOWN);
-}
-
 AVDictionary *decoder_options_for(const spec_input *in, enum AVMediaType type)
 {
     AVDictionary *d = NULL;
     const AVDictionaryEntry *e = NULL;
     char base[256];
     int ok = 1;
-    while (in && ok && (e = av_dict_iterate(in->decoder_options, e)))
+    while (ok && (e = av_dict_iterate(in->decoder_options, e)))
         if (spec_option_applies(e->key, type, base, sizeof(base)))
             ok = av_dict_set(&d, base, e->value, 0) >= 0;
     /* The engine's limits come last: the job cannot lift them. */

@@ -38,10 +38,9 @@ const char *path_to_url(const char *path, char *buf, size_t size);
 /* Fail (exit 2, naming field and key) if libav left a key in d unconsumed. */
 int leftover_option(AVDictionary *d, const char *field);
 
-/* Codec options every decoder gets (one thread, pixel limit). Caller frees;
- * NULL when out of memory. */
-AVDictionary *decoder_options(void);
-/* Those, after the input's "decoder_options" that apply to a `type` stream. */
+/* The options a decoder of a `type` stream of input `in` gets: the input's
+ * "decoder_options" that apply to the type, then the engine's own, which win
+ * (one thread, pixel limit). Caller frees; NULL when out of memory. */
 AVDictionary *decoder_options_for(const spec_input *in, enum AVMediaType type);
 /* After avcodec_open2 left `left` unconsumed: mark in used[] (indexed like
  * in->decoder_options) the keys this decoder took. */

@@ -81,6 +81,12 @@ def run_native(ffmpeg: str, *args: str) -> bytes:
     return res.stdout
 
 
+def frame_rows(text: str, stream: int | None = None) -> list[list[str]]:
+    """The data lines of framecrc/framemd5 output, split into fields (only one stream's, if given)."""
+    rows = [[f.strip() for f in ln.split(",")] for ln in text.splitlines() if ln and not ln.startswith("#")]
+    return rows if stream is None else [r for r in rows if int(r[0]) == stream]
+
+
 def make_wav(seconds: float = 1.0, rate: int = 44100, channels: int = 2, freq: float = 440.0) -> bytes:
     """A sine tone as 16-bit PCM WAV, made without FFmpeg."""
     n = int(seconds * rate)

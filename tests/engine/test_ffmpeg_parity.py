@@ -11,11 +11,7 @@ import pytest
 
 import afmpeg
 
-from .conftest import run_native
-
-
-def _crc_rows(fs: afmpeg.MemoryFS, path: str) -> list[list[str]]:
-    return [[c.strip() for c in ln.split(",")] for ln in fs.cat(path).decode().splitlines() if not ln.startswith("#")]
+from .conftest import frame_rows, run_native
 
 
 def _h264(runtime: afmpeg.Runtime, fs: afmpeg.MemoryFS) -> None:
@@ -32,7 +28,7 @@ def _decode(runtime: afmpeg.Runtime, fs: afmpeg.MemoryFS, decoder_options: dict[
     runtime.run({"op": "process", "inputs": [inp], "filter": "[0:v]null[v]",
                  "outputs": [{"path": "d.crc", "format": "framecrc", "map": ["[v]"], "video_codec": "rawvideo"}]},
                 fs=fs)
-    return _crc_rows(fs, "d.crc")
+    return frame_rows(fs.cat("d.crc").decode())
 
 
 def test_decoder_options_reach_the_decoder(runtime: afmpeg.Runtime, fs: afmpeg.MemoryFS) -> None:
@@ -67,7 +63,7 @@ def test_audio_in_a_millisecond_container_keeps_contiguous_sample_timestamps(run
     runtime.run({"op": "process", "inputs": [{"path": "a.mkv"}], "filter": "[0:a]anull[a]",
                  "outputs": [{"path": "a.crc", "format": "framecrc", "map": ["[a]"], "audio_codec": "pcm_s16le"}]},
                 fs=fs)
-    rows = _crc_rows(fs, "a.crc")
+    rows = frame_rows(fs.cat("a.crc").decode())
     assert len(rows) > 50
     for prev, row in zip(rows, rows[1:], strict=False):  # pts (1/44100) follows on from pts + duration
         assert int(row[1]) == int(prev[1]) + int(prev[3]), (prev, row)
@@ -78,7 +74,7 @@ def test_a_fixed_frame_size_encoder_ends_exactly_at_the_output_duration(runtime:
     runtime.run({"op": "process", "filter": "sine=frequency=440:sample_rate=44100:duration=3[a]",
                  "outputs": [{"path": "a.crc", "format": "framecrc", "map": ["[a]"], "audio_codec": "aac",
                               "duration": 1.0}]}, fs=fs)
-    last = _crc_rows(fs, "a.crc")[-1]
+    last = frame_rows(fs.cat("a.crc").decode())[-1]
     # AAC codes 1024-sample frames: the last holds 44100 - 43 * 1024 = 68 samples (libavcodec pads it) and its
     # packet ends where the second does
     assert (int(last[1]), int(last[3])) == (43 * 1024, 68)
@@ -128,5 +124,5 @@ def test_a_demuxer_failing_past_its_end_marker_ends_the_input(full_runtime: afmp
     full_runtime.run({"op": "process", "inputs": [{"path": "a.smjpeg"}],
                       "outputs": [{"path": "a.crc", "format": "framecrc", "map": ["0:v", "0:a"],
                                    "video_codec": "copy", "audio_codec": "copy"}]}, fs=fs)
-    rows = _crc_rows(fs, "a.crc")
+    rows = frame_rows(fs.cat("a.crc").decode())
     assert sum(r[0] == "0" for r in rows) == 10 and sum(r[0] == "1" for r in rows) > 0

@@ -7,9 +7,7 @@ import pytest
 
 import afmpeg
 
-
-def _crc_lines(fs: afmpeg.MemoryFS, path: str) -> list[list[str]]:
-    return [[c.strip() for c in ln.split(",")] for ln in fs.cat(path).decode().splitlines() if not ln.startswith("#")]
+from .conftest import frame_rows
 
 
 def test_max_frames_per_stream_type(runtime: afmpeg.Runtime, fs: afmpeg.MemoryFS) -> None:
@@ -17,14 +15,14 @@ def test_max_frames_per_stream_type(runtime: afmpeg.Runtime, fs: afmpeg.MemoryFS
                  "outputs": [{"path": "o.crc", "format": "framecrc", "map": ["[v]", "[a]"],
                               "video_codec": "rawvideo", "audio_codec": "pcm_s16le",
                               "max_frames": {"video": 7, "audio": 3}}]}, fs=fs)
-    rows = _crc_lines(fs, "o.crc")
+    rows = frame_rows(fs.cat("o.crc").decode())
     assert sum(r[0] == "0" for r in rows) == 7 and sum(r[0] == "1" for r in rows) == 3
     # one type limited, the other runs to the end of its input
     runtime.run({"op": "process", "filter": "testsrc2=size=64x48:rate=10:duration=2[v];sine=duration=2[a]",
                  "outputs": [{"path": "p.crc", "format": "framecrc", "map": ["[v]", "[a]"],
                               "video_codec": "rawvideo", "audio_codec": "pcm_s16le", "max_frames": {"video": 4}}]},
                 fs=fs)
-    rows = _crc_lines(fs, "p.crc")
+    rows = frame_rows(fs.cat("p.crc").decode())
     assert sum(r[0] == "0" for r in rows) == 4
     assert sum(int(r[4]) for r in rows if r[0] == "1") == 2 * 44100 * 2  # two seconds of s16 mono
 
@@ -33,7 +31,7 @@ def test_max_frames_with_an_endless_source_ends_the_job(runtime: afmpeg.Runtime,
     runtime.run({"op": "process", "filter": "testsrc2=size=32x24:rate=25[v]",
                  "outputs": [{"path": "o.crc", "format": "framecrc", "map": ["[v]"], "video_codec": "rawvideo",
                               "max_frames": {"video": 5}}]}, fs=fs)
-    assert len(_crc_lines(fs, "o.crc")) == 5
+    assert len(frame_rows(fs.cat("o.crc").decode())) == 5
 
 
 @pytest.mark.parametrize(("value", "words"), [
@@ -68,7 +66,7 @@ def test_forced_decoder_reads_a_pgm_sequence_as_yuv(full_runtime: afmpeg.Runtime
                           "filter": "[0:v]null[v]",
                           "outputs": [{"path": "o.crc", "format": "framecrc", "map": ["[v]"],
                                        "video_codec": "rawvideo"}]}, fs=fs)
-        return _crc_lines(fs, "o.crc")
+        return frame_rows(fs.cat("o.crc").decode())
 
     as_yuv = frames(video_codec="pgmyuv")
     as_gray = frames()

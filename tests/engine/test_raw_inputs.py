@@ -9,6 +9,8 @@ import pytest
 
 import afmpeg
 
+from .conftest import frame_rows
+
 W, H, FRAMES = 64, 48, 12
 
 
@@ -26,11 +28,6 @@ RAWVIDEO = {"format": "rawvideo",
             "options": {"video_size": f"{W}x{H}", "pixel_format": "yuv420p", "framerate": "12"}}
 
 
-def data_lines(text: str, stream: int) -> list[list[str]]:
-    rows = [[f.strip() for f in ln.split(",")] for ln in text.splitlines() if ln and not ln.startswith("#")]
-    return [r for r in rows if int(r[0]) == stream]
-
-
 def test_rawvideo_input_frames_arrive_unchanged(runtime, fs) -> None:
     frames = raw_frames()
     fs.pipe("in.yuv", b"".join(frames))
@@ -41,7 +38,7 @@ def test_rawvideo_input_frames_arrive_unchanged(runtime, fs) -> None:
                  "filter": "[0:v]null[v]",
                  "outputs": [{"path": "out.md5", "format": "framemd5", "map": ["[v]"], "video_codec": "rawvideo"}]},
                 fs=fs)
-    rows = data_lines(fs.cat("out.md5").decode(), 0)
+    rows = frame_rows(fs.cat("out.md5").decode(), 0)
     assert [r[5] for r in rows] == [hashlib.md5(f).hexdigest() for f in frames]
     assert [int(r[2]) for r in rows] == list(range(FRAMES))  # 1/12 s apart
 

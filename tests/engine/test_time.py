@@ -9,7 +9,7 @@ import pytest
 
 import afmpeg
 
-from .conftest import make_wav, run_native
+from .conftest import frame_rows, make_wav, run_native
 from .packets import md5s, native_clip, of_stream, packets
 
 
@@ -30,12 +30,6 @@ def process(inputs: list, *outputs: dict, filter: str | None = None) -> dict:
     if filter:
         j["filter"] = filter
     return j
-
-
-def frame_lines(text: str, stream: int) -> list[list[str]]:
-    """framecrc/framemd5 data lines of one stream, split into fields."""
-    rows = [[f.strip() for f in ln.split(",")] for ln in text.splitlines() if ln and not ln.startswith("#")]
-    return [r for r in rows if int(r[0]) == stream]
 
 
 # -- seeking
@@ -71,16 +65,16 @@ def test_accurate_seek_gives_an_exact_five_second_clip(runtime, fs, src, native_
                               filter="[0:v]null[v];[0:a]anull[a]"), fs=fs)
     assert [s.codec for s in res.outputs[0].streams] == ["rawvideo", "pcm_s16le"]
     text = fs.cat("clip.md5").decode()
-    video = frame_lines(text, 0)
+    video = frame_rows(text, 0)
     assert len(video) == 150  # 5 s at 30 fps, exactly
     assert int(video[0][2]) == 0
     # Sample-exact audio: 5 s of 48 kHz mono s16.
-    assert sum(int(r[4]) for r in frame_lines(text, 1)) == 5 * 48000 * 2
+    assert sum(int(r[4]) for r in frame_rows(text, 1)) == 5 * 48000 * 2
     # The very frames native FFmpeg's accurate seek gives (decoding is bit-exact).
     (tmp_path / "src.mp4").write_bytes(fs.cat(src))
     native = run_native(native_ffmpeg, "-ss", "12.5", "-i", str(tmp_path / "src.mp4"), "-t", "5", "-map", "0:v",
                         "-c:v", "rawvideo", "-f", "framemd5", "-").decode()
-    assert [r[5] for r in video] == [r[5] for r in frame_lines(native, 0)]
+    assert [r[5] for r in video] == [r[5] for r in frame_rows(native, 0)]
 
 
 def test_accurate_seek_feeding_a_copy_is_refused(runtime, fs, src) -> None:
@@ -121,8 +115,8 @@ def test_endless_sources_end_with_the_window(runtime, fs) -> None:
                              "video_codec": "rawvideo", "audio_codec": "pcm_s16le", "duration": 1.5},
                         filter="testsrc2=size=64x48:rate=25[v];sine=sample_rate=48000[a]"), fs=fs)
     text = fs.cat("v.crc").decode()
-    assert len(frame_lines(text, 0)) == 38  # frames at 0, 0.04, ..., 1.48
-    assert sum(int(r[4]) for r in frame_lines(text, 1)) == 72000 * 2  # 1.5 s of samples, cut to the sample
+    assert len(frame_rows(text, 0)) == 38  # frames at 0, 0.04, ..., 1.48
+    assert sum(int(r[4]) for r in frame_rows(text, 1)) == 72000 * 2  # 1.5 s of samples, cut to the sample
 
 
 def test_looped_still_needs_a_window_and_honours_it(runtime, fs) -> None:
@@ -136,7 +130,7 @@ def test_looped_still_needs_a_window_and_honours_it(runtime, fs) -> None:
     assert "[v] never ends" in ei.value.message and "loop" in ei.value.message
     runtime.run(process([{"path": "still.png"}], {"path": "loop.crc", "format": "framecrc", "map": ["[v]"],
                                                    "video_codec": "rawvideo", "duration": 2}, filter=looped), fs=fs)
-    assert len(frame_lines(fs.cat("loop.crc").decode(), 0)) == 50
+    assert len(frame_rows(fs.cat("loop.crc").decode(), 0)) == 50
 
 
 def test_endless_source_without_a_window_names_the_output(runtime, fs) -> None:
@@ -185,13 +179,13 @@ def test_an_output_that_finished_early_is_not_buffered_for(module_path) -> None:
     small.run(process([], {"path": "a.mkv", "map": ["[a]"], "video_codec": "rawvideo", "duration": 0.5},
                       {"path": "b.crc", "format": "framecrc", "map": ["[b]"], "video_codec": "rawvideo"},
                       filter="testsrc2=size=320x240:rate=30:duration=60,split[a][b]"), fs=fs)
-    assert len(frame_lines(fs.cat("b.crc").decode(), 0)) == 1800
+    assert len(frame_rows(fs.cat("b.crc").decode(), 0)) == 1800
     assert runtime_frames(small, fs, "a.mkv") == 15
 
 
 def runtime_frames(rt: afmpeg.Runtime, fs: afmpeg.MemoryFS, path: str) -> int:
     rt.run(process([{"path": path}], {"path": path + ".crc", "format": "framecrc", "map": ["0:v"]}), fs=fs)
-    return len(frame_lines(fs.cat(path + ".crc").decode(), 0))
+    return len(frame_rows(fs.cat(path + ".crc").decode(), 0))
 
 
 # -- robust ends

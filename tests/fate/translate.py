@@ -173,8 +173,11 @@ def split_files(args: list[str]) -> tuple[list[_File], _File, list[tuple[str, st
 
 def merge_flags(old: str | None, new: str) -> str:
     """A flags option given again: ``+x``/``-x`` add to what was set, anything else replaces it (ffmpeg appends
-    a repeated flags-type option that starts with a sign)."""
-    return old + new if old and new[:1] in "+-" else new
+    a repeated flags-type option that starts with a sign). A flag already there is not added twice."""
+    if not old or new[:1] not in "+-":
+        return new
+    have = re.findall(r"[+-]?[^+-]+", old)
+    return old + "".join(f for f in re.findall(r"[+-][^+-]+", new) if f not in have)
 
 
 def _codec_key(opt: str) -> str | None:
